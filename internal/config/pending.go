@@ -1,0 +1,67 @@
+package config
+
+// Pending lists the directives sard accepts, stores and reports but does not
+// act on yet. Loading a file or arguments that mention one records a warning
+// (see Config.Warnings). Remove a name here when its feature lands.
+var Pending = []string{
+	// persistence
+	"save", "appendonly", "appendfsync", "appendfilename", "appenddirname",
+	"no-appendfsync-on-rewrite", "auto-aof-rewrite-percentage", "auto-aof-rewrite-min-size",
+	"aof-load-truncated", "aof-use-rdb-preamble", "aof-rewrite-incremental-fsync",
+	"aof-timestamp-enabled", "aof-disable-auto-gc",
+	"rdbcompression", "rdbchecksum", "rdb-del-sync-files", "rdb-save-incremental-fsync",
+	"rdb-key-save-delay", "key-load-delay", "loading-process-events-interval-bytes",
+	"dbfilename", "stop-writes-on-bgsave-error",
+	"server_cpulist", "bio_cpulist", "aof_rewrite_cpulist", "bgsave_cpulist",
+
+	// replication
+	"replicaof", "masterauth", "masteruser",
+	"replica-serve-stale-data", "replica-read-only", "replica-lazy-flush",
+	"replica-ignore-maxmemory", "replica-announce-ip", "replica-announce-port",
+	"replica-priority", "replica-announced", "replica-ignore-disk-write-errors",
+	"repl-diskless-sync", "repl-diskless-sync-delay", "repl-diskless-sync-max-replicas",
+	"repl-diskless-load", "repl-disable-tcp-nodelay", "repl-ping-replica-period",
+	"repl-timeout", "repl-backlog-size", "repl-backlog-ttl",
+	"min-replicas-to-write", "min-replicas-max-lag", "propagation-error-behavior",
+
+	// cluster
+	"cluster-enabled", "cluster-config-file", "cluster-node-timeout", "cluster-port",
+	"cluster-announce-ip", "cluster-announce-port", "cluster-announce-bus-port",
+	"cluster-announce-tls-port", "cluster-announce-hostname", "cluster-preferred-endpoint-type",
+	"cluster-replica-validity-factor", "cluster-migration-barrier", "cluster-require-full-coverage",
+	"cluster-replica-no-failover", "cluster-allow-reads-when-down",
+	"cluster-allow-pubsubshard-when-down", "cluster-allow-replica-migration",
+	"cluster-link-sendbuf-limit",
+
+	// memory limits and eviction
+	"maxmemory", "maxmemory-policy", "maxmemory-samples", "maxmemory-eviction-tenacity",
+	"maxmemory-clients", "lfu-log-factor", "lfu-decay-time",
+	"lazyfree-lazy-eviction", "lazyfree-lazy-expire", "lazyfree-lazy-server-del",
+	"lazyfree-lazy-user-del", "lazyfree-lazy-user-flush",
+
+	// ACL, TLS, modules, scripting
+	"aclfile", "acllog-max-len", "acl-pubsub-default", "user",
+	"tls-port", "tls-cert-file", "tls-key-file", "tls-key-file-pass", "tls-client-cert-file",
+	"tls-client-key-file", "tls-client-key-file-pass", "tls-dh-params-file", "tls-ca-cert-file",
+	"tls-ca-cert-dir", "tls-protocols", "tls-ciphers", "tls-ciphersuites", "tls-auth-clients",
+	"tls-replication", "tls-cluster", "tls-prefer-server-ciphers", "tls-session-caching",
+	"tls-session-cache-size", "tls-session-cache-timeout",
+	"enable-module-command", "busy-reply-threshold",
+
+	// keyspace events and client tracking
+	"notify-keyspace-events", "tracking-table-max-keys",
+
+	// encoding thresholds
+	"hash-max-listpack-entries", "hash-max-listpack-value",
+	"zset-max-listpack-entries", "zset-max-listpack-value",
+	"list-max-listpack-size", "list-compress-depth", "set-max-intset-entries",
+	"stream-node-max-bytes", "stream-node-max-entries", "hll-sparse-max-bytes",
+
+	// process and allocator tuning that has no Go equivalent yet
+	"jemalloc-bg-thread", "oom-score-adj", "oom-score-adj-values", "disable-thp",
+	"activedefrag", "active-defrag-ignore-bytes", "active-defrag-threshold-lower",
+	"active-defrag-threshold-upper", "active-defrag-cycle-min", "active-defrag-cycle-max",
+	"active-defrag-max-scan-fields", "io-threads", "io-threads-do-reads",
+	"supervised", "syslog-enabled", "syslog-ident", "syslog-facility",
+	"crash-log-enabled", "crash-memcheck-enabled", "ignore-warnings", "activerehashing",
+}

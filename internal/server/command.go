@@ -1,0 +1,269 @@
+package server
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/sard-kv/sard/internal/commands"
+)
+
+// Command is an implemented command: its metadata from the declarative table plus the handler
+// and the statistics INFO commandstats reports.
+type Command struct {
+	Spec     *commands.Spec
+	FullName string // "get", "config|get"
+	Proc     func(c *Client)
+	Subs     map[string]*Command
+	Parent   *Command
+
+	calls, usec, rejected, failed int64
+}
+
+// handlers maps command names ("get", "config|get") to their procedures. Each family file
+// registers its commands from an init function; the metadata comes from internal/commands.
+var handlers = map[string]func(c *Client){}
+
+func register(table map[string]func(c *Client)) {
+	for name, proc := range table {
+		if _, dup := handlers[name]; dup {
+			panic("command registered twice: " + name)
+		}
+		handlers[name] = proc
+	}
+}
+
+// buildCommandTable joins the handlers with their metadata. A handler without metadata is a
+// programming error caught by the tests at start-up.
+func buildCommandTable() map[string]*Command {
+	table := make(map[string]*Command)
+	names := make([]string, 0, len(handlers))
+	for n := range handlers {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		parent, sub, isSub := strings.Cut(name, "|")
+		top := table[parent]
+		if top == nil {
+			spec := commands.Lookup(parent)
+			if spec == nil {
+				panic("no metadata for command " + parent)
+			}
+			top = &Command{Spec: spec, FullName: parent}
+			table[parent] = top
+		}
+		if !isSub {
+			top.Proc = handlers[name]
+			continue
+		}
+		spec := top.Spec.Sub(sub)
+		if spec == nil {
+			panic("no metadata for subcommand " + name)
+		}
+		if top.Subs == nil {
+			top.Subs = make(map[string]*Command)
+		}
+		top.Subs[sub] = &Command{Spec: spec, FullName: name, Proc: handlers[name], Parent: top}
+	}
+	return table
+}
+
+// lookupCommand finds the command for argv without allocating: command names are matched
+// case-insensitively through a lower-cased copy on the stack.
+func (s *Server) lookupCommand(argv [][]byte) (cmd *Command, unknownSub bool) {
+	var tmp [32]byte
+	cmd = s.commands[string(lower(tmp[:0], argv[0]))]
+	if cmd == nil || cmd.Subs == nil || len(argv) < 2 {
+		return cmd, false
+	}
+	sub := cmd.Subs[string(lower(tmp[:0], argv[1]))]
+	if sub == nil {
+		return cmd, true
+	}
+	return sub, false
+}
+
+func lower(dst, b []byte) []byte {
+	for _, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		dst = append(dst, c)
+	}
+	return dst
+}
+
+// mustExecuteAlone reports whether a request must run before the rest of the pipeline is
+// parsed: until a client authenticates, parsing limits depend on the outcome of AUTH/HELLO.
+func (s *Server) mustExecuteAlone() bool {
+	return s.requirePassSet()
+}
+
+// executeBatch runs every request parsed from one read, under one acquisition of the lock.
+func (s *Server) executeBatch(c *Client) {
+	s.mu.Lock()
+	s.now = time.Now().UnixMilli()
+	start := 0
+	for _, end := range c.batch {
+		c.argv = c.argPool[start:end]
+		start = end
+		s.processCommand(c)
+		c.emit()
+		if c.flags&(flagCloseAfterReply|flagCloseASAP) != 0 {
+			break
+		}
+	}
+	c.argv = nil
+	s.afterCommands()
+	s.mu.Unlock()
+}
+
+// processCommand is the gatekeeper: every check that applies to all commands happens here,
+// in Redis's order, before the command runs.
+func (s *Server) processCommand(c *Client) {
+	argv := c.argv
+	cmd, unknownSub := s.lookupCommand(argv)
+	if cmd == nil || (cmd.Proc == nil && !unknownSub && cmd.Subs == nil) {
+		s.rejectCommand(c, nil, unknownCommandError(argv))
+		return
+	}
+	if unknownSub || (cmd.Proc == nil && cmd.Subs != nil) {
+		if len(argv) < 2 && cmd.Proc == nil {
+			s.rejectCommand(c, nil, fmt.Sprintf(errWrongArgs, cmd.FullName))
+			return
+		}
+		s.rejectCommand(c, nil, fmt.Sprintf(errUnknownSubcmd, truncateArg(argv[1]), strings.ToUpper(cmd.FullName)))
+		return
+	}
+	c.cmd = cmd
+	if a := cmd.Spec.Arity; (a > 0 && len(argv) != a) || len(argv) < -a {
+		s.rejectCommand(c, cmd, fmt.Sprintf(errWrongArgs, cmd.FullName))
+		return
+	}
+	flags := cmd.Spec.Flags
+	if !c.authed && flags&commands.FlagNoAuth == 0 {
+		s.rejectCommand(c, cmd, errNoAuth)
+		return
+	}
+	if c.flags&flagPubSub != 0 && c.w.Proto == 2 && !allowedInSubscribedContext(cmd) {
+		s.rejectCommand(c, cmd, fmt.Sprintf("ERR Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context", cmd.FullName))
+		return
+	}
+	if c.flags&flagMulti != 0 && !runsInsideMulti(cmd) {
+		s.queueMulti(c, cmd)
+		return
+	}
+	s.call(c, cmd)
+}
+
+func allowedInSubscribedContext(cmd *Command) bool {
+	switch cmd.FullName {
+	case "ping", "subscribe", "unsubscribe", "psubscribe", "punsubscribe", "ssubscribe", "sunsubscribe", "quit", "reset":
+		return true
+	}
+	return false
+}
+
+func runsInsideMulti(cmd *Command) bool {
+	switch cmd.FullName {
+	case "exec", "discard", "multi", "watch", "quit", "reset":
+		return true
+	}
+	return false
+}
+
+// rejectCommand replies an error from the gatekeeper. Inside MULTI it also dooms the
+// transaction, as Redis does.
+func (s *Server) rejectCommand(c *Client, cmd *Command, msg string) {
+	if cmd != nil {
+		cmd.rejected++
+	}
+	if c.flags&flagMulti != 0 {
+		c.multiErr = true
+	}
+	c.w.Error(msg)
+	s.countError(msg)
+}
+
+func unknownCommandError(argv [][]byte) string {
+	var b strings.Builder
+	for _, a := range argv[1:] {
+		if b.Len() >= 128 {
+			break
+		}
+		fmt.Fprintf(&b, "'%s' ", truncateArg(a))
+	}
+	return fmt.Sprintf(errUnknownCommand, truncateArg(argv[0]), b.String())
+}
+
+// truncateArg limits an echoed argument to 128 bytes, as Redis's "%.128s" does.
+func truncateArg(b []byte) string {
+	if len(b) > 128 {
+		b = b[:128]
+	}
+	return string(b)
+}
+
+// call runs a command and does the bookkeeping that follows every execution: statistics,
+// the slow log, latency, MONITOR and propagation of its effects.
+func (s *Server) call(c *Client, cmd *Command) {
+	if len(s.monitors) > 0 && cmd.Spec.Flags&(commands.FlagSkipMonitor|commands.FlagAdmin) == 0 {
+		s.feedMonitors(c, c.argv)
+	}
+	dirty := s.dirty
+	replyStart := len(c.w.Buf)
+	start := time.Now()
+	cmd.Proc(c)
+	dur := time.Since(start)
+	us := dur.Microseconds()
+	cmd.calls++
+	cmd.usec += us
+	s.stats.numCommands++
+	if len(c.w.Buf) > replyStart && c.w.Buf[replyStart] == '-' {
+		cmd.failed++
+		s.countErrorReply(c.w.Buf[replyStart:])
+	}
+	if cmd.Spec.Flags&commands.FlagSkipSlowlog == 0 {
+		s.slowlog.maybeAdd(s, c, us)
+	}
+	s.latency.sample(s, "command", dur)
+	if s.dirty != dirty && cmd.Spec.Flags&commands.FlagWrite != 0 {
+		s.prop.command(c.db.id, c.argv, c.propArgv)
+	}
+	c.propArgv = nil
+	if c.flags&flagReplySkip != 0 {
+		c.flags &^= flagReplySkip
+	}
+	if c.flags&flagReplySkipNext != 0 {
+		c.flags = c.flags&^flagReplySkipNext | flagReplySkip
+	}
+	c.lastCmd = cmd
+}
+
+// countErrorReply records an error reply in errorstats by its code (the first word).
+func (s *Server) countErrorReply(reply []byte) {
+	end := len(reply)
+	for i := 1; i < len(reply); i++ {
+		if reply[i] == ' ' || reply[i] == '\r' {
+			end = i
+			break
+		}
+	}
+	s.errorStats[string(reply[1:end])]++
+	s.stats.totalErrorReplies++
+}
+
+// countError records an error produced outside call() (the gatekeeper).
+func (s *Server) countError(msg string) {
+	code, _, _ := strings.Cut(msg, " ")
+	s.errorStats[code]++
+	s.stats.totalErrorReplies++
+}
+
+// afterCommands runs once per batch with the lock held: the effects of the batch leave
+// through the propagation stream in one piece.
+func (s *Server) afterCommands() {
+	s.prop.flush()
+}
