@@ -444,3 +444,28 @@ func TestParseStatCPU(t *testing.T) {
 		}
 	}
 }
+
+func TestServerCPUTimeGrowsUnderLoad(t *testing.T) {
+	bin := needTools(t)
+	s, err := startServer("redis", bin, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.stop()
+	before, err := s.cpuTime()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := runBenchmark(context.Background(), "redis-benchmark",
+		benchArgs(runOpts{Clients: 10}, s.port, 16, 200_000, testSpec{Test: "set"}), time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	after, err := s.cpuTime()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 200,000 SETs cost a server at least tens of milliseconds of CPU.
+	if d := after - before; d < 20*time.Millisecond || d > time.Minute {
+		t.Fatalf("server CPU grew by %v over 200000 SETs", d)
+	}
+}

@@ -52,7 +52,7 @@ func main() {
 	}
 	cfg, err := config.Load(path, args)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
+		fmt.Fprintf(os.Stderr, "\n%v\n", err)
 		os.Exit(1)
 	}
 	if getBool(cfg, "daemonize") && os.Getenv(daemonEnv) == "" {
@@ -160,16 +160,17 @@ func procTitle(tmpl, title string, cfg *config.Config, mode string) string {
 	if mode == "cluster" {
 		serverMode = "[cluster]"
 	}
-	r := strings.NewReplacer(
-		"{title}", title,
-		"{listen-addr}", fmt.Sprintf("%s:%d", bind, getInt(cfg, "port")),
-		"{server-mode}", serverMode,
-		"{port}", fmt.Sprint(getInt(cfg, "port")),
-		"{tls-port}", fmt.Sprint(getInt(cfg, "tls-port")),
-		"{unixsocket}", getString(cfg, "unixsocket"),
-		"{config-file}", cfg.File(),
-	)
-	return strings.TrimSpace(r.Replace(tmpl))
+	port := fmt.Sprint(getInt(cfg, "port"))
+	out, _ := config.ExpandProcTitle(tmpl, map[string]string{
+		"title":       title,
+		"listen-addr": bind + ":" + port,
+		"server-mode": serverMode,
+		"port":        port,
+		"tls-port":    fmt.Sprint(getInt(cfg, "tls-port")),
+		"unixsocket":  getString(cfg, "unixsocket"),
+		"config-file": cfg.File(),
+	})
+	return strings.TrimSpace(out)
 }
 
 func getBool(c *config.Config, name string) bool     { v, _ := c.GetBool(name); return v }

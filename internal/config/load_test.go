@@ -307,7 +307,7 @@ func TestGetPatterns(t *testing.T) {
 	}
 	for name, want := range map[string]string{
 		"bind": "* -::*", "save": "3600 1 300 100 60 10000", "oom-score-adj-values": "0 200 800",
-		"client-output-buffer-limit": "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60",
+		"client-output-buffer-limit":        "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60",
 		"latency-tracking-info-percentiles": "50 99 99.9", "unixsocketperm": "0", "maxmemory-clients": "0",
 	} {
 		if got := mustGet(t, c, name); got != want {
