@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 
@@ -66,6 +67,13 @@ func main() {
 }
 
 func run(cfg *config.Config) int {
+	// SARD_CPUPROFILE=path writes a pprof CPU profile covering the server's whole life.
+	if path := os.Getenv("SARD_CPUPROFILE"); path != "" {
+		if f, err := os.Create(path); err == nil {
+			pprof.StartCPUProfile(f)
+			defer func() { pprof.StopCPUProfile(); f.Close() }()
+		}
+	}
 	logfile := getString(cfg, "logfile")
 	if logfile == "" && os.Getenv(daemonEnv) != "" {
 		logfile = os.DevNull // a daemon with no log file logs nowhere, as Redis

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"fmt"
 	"sort"
 	"strings"
@@ -19,6 +20,7 @@ type Command struct {
 	Parent   *Command
 
 	calls, usec, rejected, failed int64
+	lat                           *latencyHistogram // INFO latencystats, nil until first call
 }
 
 // handlers maps command names ("get", "config|get") to their procedures. Each family file
@@ -109,13 +111,22 @@ func (s *Server) executeBatch(c *Client) {
 	for _, end := range c.batch {
 		c.argv = c.argPool[start:end]
 		start = end
+		mark := len(c.w.Buf)
 		s.processCommand(c)
-		c.emit()
+		if c.flags&(flagReplyOff|flagReplySkip) != 0 {
+			c.w.Buf = c.w.Buf[:mark] // CLIENT REPLY OFF/SKIP: the reply is dropped
+		}
+		// As Redis's resetClient: SKIP covers one command, the one after CLIENT REPLY SKIP.
+		c.flags &^= flagReplySkip
+		if c.flags&flagReplySkipNext != 0 {
+			c.flags = c.flags&^flagReplySkipNext | flagReplySkip
+		}
 		if c.flags&(flagCloseAfterReply|flagCloseASAP) != 0 {
 			break
 		}
 	}
 	c.argv = nil
+	c.emit()
 	s.afterCommands()
 	s.mu.Unlock()
 }
@@ -188,14 +199,18 @@ func (s *Server) rejectCommand(c *Client, cmd *Command, msg string) {
 }
 
 func unknownCommandError(argv [][]byte) string {
-	var b strings.Builder
+	// Redis quotes arguments until the list reaches 128 bytes, each cut to what is left.
+	var b []byte
 	for _, a := range argv[1:] {
-		if b.Len() >= 128 {
+		if len(b) >= 128 {
 			break
 		}
-		fmt.Fprintf(&b, "'%s' ", truncateArg(a))
+		a = cString(a[:min(len(a), 128-len(b))])
+		b = append(b, '\'')
+		b = append(b, a...)
+		b = append(b, "' "...)
 	}
-	return fmt.Sprintf(errUnknownCommand, truncateArg(argv[0]), b.String())
+	return fmt.Sprintf(errUnknownCommand, truncateArg(argv[0]), b)
 }
 
 // truncateArg limits an echoed argument to 128 bytes, as Redis's "%.128s" does.
@@ -203,7 +218,15 @@ func truncateArg(b []byte) string {
 	if len(b) > 128 {
 		b = b[:128]
 	}
-	return string(b)
+	return string(cString(b))
+}
+
+// cString cuts b at its first NUL byte: Redis formats these messages with C's "%s".
+func cString(b []byte) []byte {
+	if i := bytes.IndexByte(b, 0); i >= 0 {
+		return b[:i]
+	}
+	return b
 }
 
 // call runs a command and does the bookkeeping that follows every execution: statistics,
@@ -220,6 +243,7 @@ func (s *Server) call(c *Client, cmd *Command) {
 	us := dur.Microseconds()
 	cmd.calls++
 	cmd.usec += us
+	s.recordLatency(cmd, dur)
 	s.stats.numCommands++
 	if len(c.w.Buf) > replyStart && c.w.Buf[replyStart] == '-' {
 		cmd.failed++
@@ -233,12 +257,6 @@ func (s *Server) call(c *Client, cmd *Command) {
 		s.prop.command(c.db.id, c.argv, c.propArgv)
 	}
 	c.propArgv = nil
-	if c.flags&flagReplySkip != 0 {
-		c.flags &^= flagReplySkip
-	}
-	if c.flags&flagReplySkipNext != 0 {
-		c.flags = c.flags&^flagReplySkipNext | flagReplySkip
-	}
 	c.lastCmd = cmd
 }
 

@@ -227,14 +227,11 @@ func (c *Client) protocolError(err error) {
 	c.flags |= flagCloseAfterReply
 }
 
-// emit moves the replies of the command just executed into the output buffer. Called with
-// srv.mu held.
+// emit moves the replies of the batch just executed into the output buffer. Called with
+// srv.mu held, so nobody else appends to out meanwhile; outMu only orders it against a
+// concurrent flush.
 func (c *Client) emit() {
 	if len(c.w.Buf) == 0 {
-		return
-	}
-	if c.flags&(flagReplyOff|flagReplySkip) != 0 {
-		c.w.Buf = c.w.Buf[:0]
 		return
 	}
 	c.outMu.Lock()

@@ -149,11 +149,11 @@ func validClientName(name []byte) string {
 }
 
 func selectCommand(c *Client) {
-	id, ok := num.ParseInt64(c.argv[1])
+	id32, ok := parseInt32(c, c.argv[1], "")
 	if !ok {
-		c.w.Error(errInvalidDBIndex)
 		return
 	}
+	id := int64(id32)
 	if c.srv.cfgBool("cluster-enabled") && id != 0 {
 		c.w.Error("ERR SELECT is not allowed in cluster mode")
 		return

@@ -99,11 +99,21 @@ func (s *Server) expireSample(db *DB) (sampled, expired int) {
 			ttlCount++
 		}
 	})
-	for i := len(victims) - 1; i >= 0; i-- {
-		r := victims[i]
-		key := append([]byte(nil), db.ks.Key(r)...)
-		db.deleteExpired(key, r)
-		expired++
+	// Sampling is random, so the same key can be drawn twice; delete each one once. Deleting
+	// a key can invalidate the other Refs of the sample, so each victim is found again by name.
+	var keys [][]byte
+	seen := make(map[keyspace.Ref]bool, len(victims))
+	for _, r := range victims {
+		if !seen[r] {
+			seen[r] = true
+			keys = append(keys, append([]byte(nil), db.ks.Key(r)...))
+		}
+	}
+	for _, key := range keys {
+		if r, ok := db.ks.Lookup(key); ok && db.expired(r) {
+			db.deleteExpired(key, r)
+			expired++
+		}
 	}
 	if ttlCount > 0 {
 		avg := ttlSum / ttlCount

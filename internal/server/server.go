@@ -52,6 +52,7 @@ type Server struct {
 	latency    latencyMonitor
 	prop       propagator
 	pause      pauseState
+	intro      introspection // INFO, DEBUG and SHUTDOWN state (info.go)
 
 	// Values read on hot paths outside the lock, kept in sync by config hooks.
 	queryBufLimit atomic.Int64
@@ -60,10 +61,10 @@ type Server struct {
 
 	hz              int
 	activeExpireOff bool // DEBUG SET-ACTIVE-EXPIRE 0
-	shuttingDown atomic.Bool
-	done         chan struct{}
-	shutdownOnce sync.Once
-	exitCode     int
+	shuttingDown    atomic.Bool
+	done            chan struct{}
+	shutdownOnce    sync.Once
+	exitCode        int
 }
 
 type stats struct {
@@ -130,6 +131,7 @@ func (s *Server) installHooks() {
 	for _, name := range []string{"client-query-buffer-limit", "proto-max-bulk-len", "requirepass", "hz", "slowlog-max-len", "loglevel"} {
 		s.cfg.OnApply(name, sync)
 	}
+	s.installIntrospectionHooks()
 }
 
 func clampHz(hz int) int { return min(max(hz, 1), 500) }

@@ -14,7 +14,7 @@ import (
 // kvEnv drives command handlers in process, through the real gatekeeper, with a clock the
 // test controls.
 type kvEnv struct {
-	t   *testing.T
+	t   testing.TB
 	s   *Server
 	c   *Client
 	now int64
@@ -28,7 +28,7 @@ func (r *streamRecorder) Feed(b []byte) { r.b = append(r.b, b...) }
 
 // take returns the commands propagated since the last call, one per element, each rendered
 // as its arguments joined by spaces.
-func (r *streamRecorder) take(t *testing.T) []string {
+func (r *streamRecorder) take(t testing.TB) []string {
 	t.Helper()
 	var out []string
 	b := r.b
@@ -52,7 +52,7 @@ func (r *streamRecorder) take(t *testing.T) []string {
 	return out
 }
 
-func newKVEnv(t *testing.T, directives ...string) *kvEnv {
+func newKVEnv(t testing.TB, directives ...string) *kvEnv {
 	t.Helper()
 	cfg := config.New()
 	for i := 0; i+1 < len(directives); i += 2 {
@@ -321,5 +321,68 @@ func TestStringFlushPropagation(t *testing.T) {
 	e.expect("+OK\r\n", "FLUSHALL")
 	if e.s.dirty != dirty+4 {
 		t.Errorf("dirty grew by %d, want 4", e.s.dirty-dirty)
+	}
+}
+
+func TestStringSizeLimits(t *testing.T) {
+	e := newKVEnv(t, "proto-max-bulk-len", "1048576")
+	const tooLong = "-" + errStringTooLong + "\r\n"
+	e.expect(kvInt(1048576), "SETRANGE", "k", "1048575", "x")
+	e.expect(tooLong, "SETRANGE", "k", "1048576", "x")
+	e.expect(tooLong, "SETRANGE", "new", "1048576", "x")
+	e.expect(kvInt(0), "EXISTS", "new")
+	e.expect(kvInt(0), "SETRANGE", "new", "99999999999", "")
+	e.expect(kvInt(1048576), "SETRANGE", "k", "99999999999", "")
+	e.expect(tooLong, "SETRANGE", "k", "9223372036854775807", "x") // offset+len overflows
+	e.expect(tooLong, "APPEND", "k", "y")
+	e.expect("-"+errOffsetRange+"\r\n", "SETRANGE", "k", "-1", "x")
+
+	// LCS refuses a table larger than proto-max-bulk-len before building it.
+	a, b := strings.Repeat("a", 600), strings.Repeat("b", 600)
+	e.do("MSET", "la", a, "lb", b)
+	e.expect("-"+errLCSMemory+"\r\n", "LCS", "la", "lb")
+	e.expect("-"+errLCSMemory+"\r\n", "LCS", "la", "lb", "LEN")
+	e.expect("-"+errLCSIdxLen+"\r\n", "LCS", "la", "lb", "LEN", "IDX")
+	e.expect(kvInt(0), "LCS", "la", "nokey", "LEN")
+}
+
+func TestStringLCS(t *testing.T) {
+	e := newKVEnv(t)
+	e.do("MSET", "a", "ohmytext", "b", "mynewtext")
+	e.expect(kvBulk("mytext"), "LCS", "a", "b")
+	e.expect(kvInt(6), "LCS", "a", "b", "LEN")
+	e.expect("*4\r\n$7\r\nmatches\r\n*2\r\n"+
+		"*2\r\n*2\r\n:4\r\n:7\r\n*2\r\n:5\r\n:8\r\n"+
+		"*2\r\n*2\r\n:2\r\n:3\r\n*2\r\n:0\r\n:1\r\n"+
+		"$3\r\nlen\r\n:6\r\n", "LCS", "a", "b", "IDX")
+	e.expect("*4\r\n$7\r\nmatches\r\n*1\r\n"+
+		"*3\r\n*2\r\n:4\r\n:7\r\n*2\r\n:5\r\n:8\r\n:4\r\n"+
+		"$3\r\nlen\r\n:6\r\n", "LCS", "a", "b", "IDX", "MINMATCHLEN", "4", "WITHMATCHLEN")
+	e.c.w.Proto = 3
+	e.expect("%2\r\n$7\r\nmatches\r\n*0\r\n$3\r\nlen\r\n:0\r\n", "LCS", "x", "y", "IDX")
+	e.c.w.Proto = 2
+	e.expect(kvBulk(""), "LCS", "x", "y")
+	e.expect("-ERR syntax error\r\n", "LCS", "a", "b", "MINMATCHLEN")
+}
+
+// BenchmarkStringSetGet measures the handlers alone (no network, no parsing): both must stay
+// allocation-free on an existing key.
+func BenchmarkStringSetGet(b *testing.B) {
+	e := newKVEnv(b)
+	e.do("SET", "key", "value")
+	c := e.c
+	set := [][]byte{[]byte("SET"), []byte("key"), []byte("value2")}
+	get := [][]byte{[]byte("GET"), []byte("key")}
+	setCmd, _ := e.s.lookupCommand(set)
+	getCmd, _ := e.s.lookupCommand(get)
+	e.s.mu.Lock()
+	defer e.s.mu.Unlock()
+	b.ReportAllocs()
+	for b.Loop() {
+		c.argv = set
+		setCmd.Proc(c)
+		c.argv = get
+		getCmd.Proc(c)
+		c.w.Buf = c.w.Buf[:0]
 	}
 }

@@ -47,4 +47,3 @@ type pauseState struct{}
 func (s *Server) feedMonitors(c *Client, argv [][]byte) {}
 func (s *Server) removeMonitor(c *Client)               { c.flags &^= flagMonitor }
 func (s *Server) overOutputLimit(c *Client, n int) bool { return false }
-func (s *Server) prepareForShutdown(flags int) error    { return nil }

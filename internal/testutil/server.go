@@ -83,7 +83,7 @@ func startNew(tb testing.TB, name, bin string, fixed, args []string) *Server {
 	s := &Server{Name: name, Bin: bin, Dir: dir, tb: tb, log: &logBuffer{}}
 	tb.Cleanup(func() {
 		if tb.Failed() {
-			tb.Logf("%s on %s, last lines of its log:\n%s", s.Name, s.Addr, lastLines(s.LogText(), 30))
+			tb.Logf("%s on %s, last lines of its log:\n%s", s.Name, s.Addr, s.LogTail(30))
 		}
 		s.Stop()
 	})
@@ -109,12 +109,21 @@ func startNew(tb testing.TB, name, bin string, fixed, args []string) *Server {
 // directory, and waits until it answers PING.
 func (s *Server) Start() {
 	s.tb.Helper()
+	if err := s.TryStart(); err != nil {
+		s.tb.Fatal(err)
+	}
+}
+
+// TryStart is Start returning the failure instead of ending the test that
+// created the server, for callers running in a subtest of it.
+func (s *Server) TryStart() error {
 	if s.Cmd != nil && !s.exited() {
-		s.tb.Fatalf("%s on %s: Start while already running", s.Name, s.Addr)
+		return fmt.Errorf("%s on %s: Start while already running", s.Name, s.Addr)
 	}
 	if err := s.start(); err != nil {
-		s.tb.Fatalf("restarting %s on %s: %v\nlog:\n%s", s.Name, s.Addr, err, s.LogText())
+		return fmt.Errorf("restarting %s on %s: %v\nlog:\n%s", s.Name, s.Addr, err, s.LogTail(60))
 	}
+	return nil
 }
 
 func (s *Server) start() error {
@@ -136,7 +145,7 @@ func (s *Server) start() error {
 		cmd.Wait()
 		close(done)
 	}()
-	ready := poll(ReadyTimeout, func() bool { return s.exited() || s.answersPing() })
+	ready := Poll(ReadyTimeout, func() bool { return s.exited() || s.answersPing() })
 	switch {
 	case s.exited():
 		return fmt.Errorf("process exited before answering PING: %v", cmd.ProcessState)
@@ -210,6 +219,11 @@ func (s *Server) Running() bool {
 // across restarts.
 func (s *Server) LogText() string {
 	return s.log.String()
+}
+
+// LogTail returns the last n lines of LogText, e.g. the panic of a crash.
+func (s *Server) LogTail(n int) string {
+	return lastLines(s.LogText(), n)
 }
 
 // Client returns a go-redis client for the server, closed when the test ends.

@@ -156,13 +156,14 @@ func RequireTool(tb testing.TB, name string) string {
 // timeout passes first. The poll interval grows from 1ms to 50ms.
 func Eventually(tb testing.TB, timeout time.Duration, cond func() bool, msg string) {
 	tb.Helper()
-	if !poll(timeout, cond) {
+	if !Poll(timeout, cond) {
 		tb.Fatalf("condition not met within %v: %s", timeout, msg)
 	}
 }
 
-// poll reports whether cond became true before timeout.
-func poll(timeout time.Duration, cond func() bool) bool {
+// Poll reports whether cond became true before timeout, checking it at
+// intervals growing from 1ms to 50ms.
+func Poll(timeout time.Duration, cond func() bool) bool {
 	deadline := time.Now().Add(timeout)
 	wait := time.Millisecond
 	for {

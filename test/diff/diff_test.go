@@ -77,7 +77,9 @@ func TestDiff(t *testing.T) {
 					for _, s := range []*testutil.Server{oracle, subject} {
 						if !s.Running() {
 							t.Logf("%s is down (crashed in an earlier script?); starting it again", s.Name)
-							s.Start()
+							if err := s.TryStart(); err != nil {
+								t.Fatal(err)
+							}
 						}
 					}
 					runScript(t, scripts[f], proto, oracle, subject, &r)
@@ -137,7 +139,7 @@ func (s *side) rawReply() ([]byte, error) {
 const closedReply = "(connection closed)"
 
 // connect opens a fresh connection and switches it to the script's protocol.
-func (s *side) connect(t *testing.T) {
+func (s *side) connect(t testing.TB) {
 	t.Helper()
 	if s.conn != nil {
 		s.conn.Close()
@@ -151,7 +153,7 @@ func (s *side) connect(t *testing.T) {
 	}
 }
 
-func (s *side) reset(t *testing.T) {
+func (s *side) reset(t testing.TB) {
 	t.Helper()
 	for _, cmd := range [][]string{{"FLUSHALL"}, {"SELECT", "0"}} {
 		reply, err := s.do(cmd...)
@@ -161,7 +163,7 @@ func (s *side) reset(t *testing.T) {
 	}
 }
 
-func runScript(t *testing.T, steps []Step, proto int, oracle, subject *testutil.Server, r *fileResult) {
+func runScript(t testing.TB, steps []Step, proto int, oracle, subject *testutil.Server, r *fileResult) {
 	want := &side{srv: oracle, proto: proto}
 	got := &side{srv: subject, proto: proto}
 	for _, s := range []*side{want, got} {
@@ -218,7 +220,11 @@ func runScript(t *testing.T, steps []Step, proto int, oracle, subject *testutil.
 			t.Fatalf("%s: %s\n  %v", st.Where(), st.Command(), errW)
 		}
 		if errG != nil {
-			t.Fatalf("%s: %s\n  %v\n  %s replied %q", st.Where(), st.Command(), errG, oracle.Name, wantReply)
+			crash := ""
+			if testutil.Poll(time.Second, func() bool { return !subject.Running() }) {
+				crash = fmt.Sprintf("\n  %s exited; the end of its log:\n%s", subject.Name, subject.LogTail(40))
+			}
+			t.Fatalf("%s: %s\n  %v\n  %s replied %q%s", st.Where(), st.Command(), errG, oracle.Name, wantReply, crash)
 		}
 		if verbose {
 			t.Logf("%s: %s\n  %q", st.Where(), st.Command(), wantReply)
@@ -236,6 +242,41 @@ func runScript(t *testing.T, steps []Step, proto int, oracle, subject *testutil.
 			} else if r.mismatch == maxReported+1 {
 				t.Errorf("more than %d mismatches; counting the rest silently", maxReported)
 			}
+		}
+	}
+}
+
+// recorder keeps a subtest's Errorf messages for TestHarnessReportsMismatch.
+type recorder struct {
+	testing.TB
+	errors []string
+}
+
+func (r *recorder) Helper() {}
+func (r *recorder) Errorf(format string, args ...any) {
+	r.errors = append(r.errors, fmt.Sprintf(format, args...))
+}
+
+// TestHarnessReportsMismatch runs a script against two redis-servers that
+// really differ (one tracks LFU frequencies) and checks that the harness
+// notices, counts and reports the difference.
+func TestHarnessReportsMismatch(t *testing.T) {
+	a := testutil.StartRedis(t)
+	b := testutil.StartRedis(t, "--maxmemory-policy", "allkeys-lfu")
+	steps, err := ParseScript("probe.txt", []byte("SET k v\nGET k\nOBJECT FREQ k\n@type GET k\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := &recorder{TB: t}
+	var r fileResult
+	runScript(rec, steps, 2, a, b, &r)
+	if r.compared != 4 || r.mismatch != 1 || len(rec.errors) != 1 {
+		t.Fatalf("compared %d, mismatched %d, errors %q; want 4, 1, one error", r.compared, r.mismatch, rec.errors)
+	}
+	msg := rec.errors[0]
+	for _, want := range []string{"probe.txt:3", "OBJECT FREQ k", `"-ERR An LFU maxmemory policy is not selected`, `\r\n"`} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("report lacks %q:\n%s", want, msg)
 		}
 	}
 }
