@@ -31,6 +31,13 @@ Examples:
 }
 
 func main() {
+	// The process title is written over the kernel's argv memory later: remember where it is
+	// and let everything else use copies.
+	argvMemory = os.Args
+	os.Args = make([]string, len(argvMemory))
+	for i, a := range argvMemory {
+		os.Args[i] = strings.Clone(a)
+	}
 	args := os.Args[1:]
 	if len(args) == 1 {
 		switch args[0] {
@@ -153,7 +160,7 @@ func run(cfg *config.Config) int {
 	}()
 	log.Noticef("Ready to accept connections")
 	srv.Serve()
-	log.Warningf("sard is now ready to exit, bye bye...")
+	log.Warningf("Redis is now ready to exit, bye bye...") // the line log scrapers wait for
 	return srv.ExitCode()
 }
 

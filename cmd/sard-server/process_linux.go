@@ -12,6 +12,9 @@ import (
 
 const daemonEnv = "SARD_DAEMONIZED"
 
+// argvMemory holds the runtime's original argument strings, which alias the argv block.
+var argvMemory []string
+
 func goVersion() string { return runtime.Version() }
 
 // daemonize starts this program again detached from the terminal (a new session, standard
@@ -50,13 +53,14 @@ func setProcTitle(title string) {
 		name = name[:15]
 	}
 	unix.Prctl(unix.PR_SET_NAME, uintptr(unsafe.Pointer(unsafe.StringData(name+"\x00"))), 0, 0, 0)
-	if len(os.Args) == 0 || len(os.Args[0]) == 0 {
+	if len(argvMemory) == 0 || len(argvMemory[0]) == 0 {
 		return
 	}
-	// The runtime's os.Args point into the kernel-provided argv block, which is contiguous.
-	start := unsafe.Pointer(unsafe.StringData(os.Args[0]))
-	last := os.Args[len(os.Args)-1]
-	end := uintptr(unsafe.Pointer(unsafe.StringData(os.Args[0])))
+	// The runtime's original os.Args point into the kernel-provided argv block, which is
+	// contiguous; nothing else reads those strings once main has copied them.
+	start := unsafe.Pointer(unsafe.StringData(argvMemory[0]))
+	last := argvMemory[len(argvMemory)-1]
+	end := uintptr(unsafe.Pointer(unsafe.StringData(argvMemory[0])))
 	if len(last) > 0 {
 		end = uintptr(unsafe.Pointer(unsafe.StringData(last))) + uintptr(len(last))
 	}

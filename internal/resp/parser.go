@@ -137,8 +137,13 @@ func (p *Parser) parseMultibulk(buf []byte, args [][]byte) ([][]byte, int, error
 				}
 				return args, 0, ErrIncomplete
 			}
-			if line[0] != '$' {
-				return args, 0, p.fail("expected '$', got '" + string(line[0]) + "'")
+			if len(line) == 0 || line[0] != '$' {
+				// Redis reports the byte where '$' should be; for an empty line that is the '\r'.
+				got := byte('\r')
+				if len(line) > 0 {
+					got = line[0]
+				}
+				return args, 0, p.fail("expected '$', got '" + string(got) + "'")
 			}
 			n, ok := parseLen(line[1:])
 			if !ok || n < 0 || n > p.MaxBulkLen {

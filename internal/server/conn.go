@@ -219,10 +219,10 @@ func batchStart(batch []int) int {
 
 func (c *Client) protocolError(err error) {
 	c.srv.log.Verbosef("Protocol error (%s) from client: id=%d addr=%s", err.Error(), c.id, c.addr)
+	w := resp.Writer{Buf: c.w.Buf[:0]}
+	w.Error("ERR " + err.Error())
 	c.outMu.Lock()
-	c.out = append(c.out, "-ERR "...)
-	c.out = append(c.out, err.Error()...)
-	c.out = append(c.out, "\r\n"...)
+	c.out = append(c.out, w.Buf...)
 	c.outMu.Unlock()
 	c.flags |= flagCloseAfterReply
 }

@@ -49,6 +49,7 @@ func (s *Server) cronLoop() {
 			db.ks.Compact(compactPagesPerCron)
 		}
 		s.closeTimedOutClients()
+		s.TrackInstantaneousMetrics()
 		s.afterCommands()
 		s.mu.Unlock()
 	}

@@ -18,12 +18,16 @@ type propagator struct {
 }
 
 // command appends one command to the stream: override when the handler rewrote its effect
-// (EXPIRE as PEXPIREAT, SET EX as SET PXAT...), argv otherwise.
+// (EXPIRE as PEXPIREAT, SET EX as SET PXAT...), argv otherwise; an empty non-nil override
+// propagates nothing.
 func (p *propagator) command(db int, argv, override [][]byte) {
 	if len(p.consumers) == 0 {
 		return
 	}
 	if override != nil {
+		if len(override) == 0 {
+			return // the handler propagated its effects itself (Redis's preventCommandPropagation)
+		}
 		argv = override
 	}
 	if db != p.db {

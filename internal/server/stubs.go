@@ -13,6 +13,12 @@ const (
 	notifyEvicted
 )
 
+// Classes of the set and hash families (set.go, hash.go).
+const (
+	notifySet  = 1 << 16
+	notifyHash = 1 << 17
+)
+
 // notifyKeyspace publishes a keyspace event; pub/sub and notify-keyspace-events arrive with
 // the pub/sub issue.
 func (s *Server) notifyKeyspace(class int, event string, key []byte, db int) {}

@@ -55,12 +55,12 @@ func (b *logBuffer) String() string {
 	return b.buf.String()
 }
 
-// StartSard starts sard-server with --port, --bind 127.0.0.1, --dir and args.
-// A first argument not starting with "--" is taken as a config file and placed
-// first, as redis-server requires.
+// StartSard starts sard-server with --port, --bind 127.0.0.1, --dir, DEBUG enabled (as
+// StartRedis does, so DEBUG DIGEST can compare the two) and args. A first argument not
+// starting with "--" is taken as a config file and placed first, as redis-server requires.
 func StartSard(tb testing.TB, args ...string) *Server {
 	tb.Helper()
-	return startNew(tb, "sard", SardBinary(tb), nil, args)
+	return startNew(tb, "sard", SardBinary(tb), []string{"--enable-debug-command", "yes"}, args)
 }
 
 // StartRedis starts the real redis-server with persistence off and DEBUG

@@ -75,14 +75,6 @@ func TestSeedConfig(t *testing.T) {
 		if got := stripCLIWarning(out); !strings.Contains(got, "WRONGPASS invalid username-password pair or user is disabled.") {
 			t.Errorf("redis-cli -a wrong ping = %q, want WRONGPASS", got)
 		}
-		out, err = cli(t, "-a", seedPass, "-p", ps, "set", "a", "b")
-		if got := stripCLIWarning(out); err != nil || got != "OK" {
-			t.Errorf("redis-cli set a b = %q, %v", got, err)
-		}
-		out, err = cli(t, "-a", seedPass, "-p", ps, "get", "a")
-		if got := stripCLIWarning(out); err != nil || got != "b" {
-			t.Errorf("redis-cli get a = %q, %v", got, err)
-		}
 	})
 
 	t.Run("pidfile", func(t *testing.T) {

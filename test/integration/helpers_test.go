@@ -22,6 +22,15 @@ import (
 // logLineRe is Redis's log line prefix: "pid:role dd Mon yyyy hh:mm:ss.mmm <level> ".
 var logLineRe = regexp.MustCompile(`^\d+:[CMS] \d\d [A-Z][a-z]{2} \d{4} \d\d:\d\d:\d\d\.\d{3} [.\-*#] `)
 
+// signalLineRe is the shorter form Redis 7.0 uses for lines written from inside its signal
+// handler ("pid:signal-handler (unixtime) Received SIGTERM ..."), accepted as well.
+var signalLineRe = regexp.MustCompile(`^\d+:signal-handler \(\d+\) `)
+
+// isLogLine reports whether line is in one of Redis's log line formats.
+func isLogLine(line string) bool {
+	return logLineRe.MatchString(line) || signalLineRe.MatchString(line)
+}
+
 // syncBuf collects a child's output while the test reads it.
 type syncBuf struct {
 	mu  sync.Mutex

@@ -58,6 +58,9 @@ func TestUnixSocket(t *testing.T) {
 		sock := filepath.Join(shortTempDir(t), "s.sock")
 		s := testutil.StartSard(t, "--unixsocket", sock, "--unixsocketperm", "700")
 		checkUnixSocket(t, sock)
+		if want := unixReadyLine + sock; !strings.Contains(s.LogText(), want) {
+			t.Errorf("log lacks %q", want)
+		}
 		if got, err := s.Raw().Do("PING"); err != nil || string(got) != "+PONG\r\n" {
 			t.Errorf("TCP PING alongside the unix socket = %q, %v", got, err)
 		}
@@ -66,7 +69,17 @@ func TestUnixSocket(t *testing.T) {
 		t.Parallel()
 		sock := filepath.Join(shortTempDir(t), "s.sock")
 		p := startProc(t, "", sardBin(t), "--port", "0", "--unixsocket", sock, "--unixsocketperm", "700")
-		p.mustReady()
+		testutil.Eventually(t, 10*time.Second, func() bool {
+			c, err := net.Dial("unix", sock)
+			if err == nil {
+				c.Close()
+			}
+			return err == nil
+		}, "the unix socket accepting connections")
+		// With no TCP port Redis logs only the unix-socket variant of the readiness line.
+		if !p.waitLog(unixReadyLine+sock, 2*time.Second) {
+			t.Errorf("log lacks %q", unixReadyLine+sock)
+		}
 		checkUnixSocket(t, sock)
 		p.cmd.Process.Signal(os.Interrupt)
 		if code, ok := p.wait(10 * time.Second); !ok || code != 0 {
@@ -77,6 +90,8 @@ func TestUnixSocket(t *testing.T) {
 		}
 	})
 }
+
+const unixReadyLine = "The server is now ready to accept connections at "
 
 func checkUnixSocket(t *testing.T, sock string) {
 	t.Helper()

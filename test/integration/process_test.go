@@ -51,7 +51,7 @@ func TestLogFormat(t *testing.T) {
 	stopWith(t, p, syscall.SIGTERM)
 	out := p.out.String()
 	for i, line := range strings.Split(strings.TrimRight(out, "\n"), "\n") {
-		if !logLineRe.MatchString(line) {
+		if !isLogLine(line) {
 			t.Errorf("line %d not in Redis's log format: %q", i+1, line)
 		}
 	}
@@ -75,6 +75,9 @@ func TestLogLevelWarning(t *testing.T) {
 	lines := strings.Split(strings.TrimRight(out, "\n"), "\n")
 	warnings := 0
 	for _, line := range lines {
+		if signalLineRe.MatchString(line) {
+			continue // Redis logs from its signal handler whatever the level
+		}
 		if !logLineRe.MatchString(line) {
 			t.Errorf("not a log line: %q", line)
 			continue
@@ -104,7 +107,7 @@ func TestLogFile(t *testing.T) {
 	stopWith(t, p, syscall.SIGTERM)
 	b, _ := os.ReadFile(logPath)
 	for _, line := range strings.Split(strings.TrimRight(string(b), "\n"), "\n") {
-		if !logLineRe.MatchString(line) {
+		if !isLogLine(line) {
 			t.Errorf("log file line not in Redis's format: %q", line)
 		}
 	}
