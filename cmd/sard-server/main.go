@@ -158,7 +158,12 @@ func run(cfg *config.Config) int {
 			go srv.ShutdownFromSignal()
 		}
 	}()
-	log.Noticef("Ready to accept connections")
+	if port != 0 {
+		log.Noticef("Ready to accept connections")
+	}
+	if sock := getString(cfg, "unixsocket"); sock != "" {
+		log.Noticef("The server is now ready to accept connections at %s", sock)
+	}
 	srv.Serve()
 	log.Warningf("Redis is now ready to exit, bye bye...") // the line log scrapers wait for
 	return srv.ExitCode()

@@ -70,7 +70,7 @@ func TestProtocolErrors(t *testing.T) {
 		unauth  bool
 	}{
 		{"*abc\r\n", "invalid multibulk length", false},
-		{"*2000000\r\n", "invalid multibulk length", false},
+		{"*2147483648\r\n", "invalid multibulk length", false},
 		{"*1\r\nfoo\r\n", "expected '$', got 'f'", false},
 		{"*1\r\n$-5\r\n", "invalid bulk length", false},
 		{"*1\r\n$x\r\n", "invalid bulk length", false},

@@ -110,7 +110,7 @@ func helloCommand(c *Client) {
 		}
 	}
 	if !c.authed {
-		c.w.Error("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time")
+		c.w.Error("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time")
 		return
 	}
 	if setName != nil {
@@ -189,8 +189,13 @@ func resetCommand(c *Client) {
 	c.w.Status("RESET")
 }
 
+// aclWhoamiCommand names the connection's user; ACLs beyond the default user arrive with
+// the ACL issue.
+func aclWhoamiCommand(c *Client) { c.w.BulkString(c.user) }
+
 func init() {
 	register(map[string]func(*Client){
+		"acl|whoami": aclWhoamiCommand,
 		"ping":   pingCommand,
 		"echo":   echoCommand,
 		"auth":   authCommand,
