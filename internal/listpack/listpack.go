@@ -607,3 +607,18 @@ func Validate(b []byte, deep bool) error {
 	}
 	return nil
 }
+
+// Merge returns the listpack holding a's entries followed by b's, reusing a's storage.
+func Merge(a, b []byte) []byte {
+	ca, cb := headerCount(a), headerCount(b)
+	body := b[HeaderSize : len(b)-1]
+	off := len(a) - 1
+	a = splice(a, off, 0, len(body))
+	copy(a[off:], body)
+	count := CountUnknown
+	if ca != CountUnknown && cb != CountUnknown {
+		count = ca + cb
+	}
+	setHeader(a, count)
+	return a
+}

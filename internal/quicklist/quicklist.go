@@ -292,8 +292,6 @@ func (q *List) delEntry(ni, p int) bool {
 	q.store(ni, lp)
 	q.count--
 	if q.nodes[ni].count == 0 {
-		q.count++ // delNode subtracts the node's count, already zero
-		q.count--
 		q.delNode(ni)
 		return true
 	}
@@ -314,7 +312,12 @@ func (q *List) Pop(where int, buf []byte) ([]byte, bool) {
 	if where == Tail {
 		p = listpack.Last(lp)
 	}
-	out := append(buf[:0], listpack.GetBytes(lp, p, buf[len(buf):])...)
+	var out []byte
+	if e := makeEntry(lp, p); e.IsInt {
+		out = appendInt(buf[:0], e.Int)
+	} else {
+		out = append(buf[:0], e.Str...)
+	}
 	q.delEntry(ni, p)
 	return out, true
 }

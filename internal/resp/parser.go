@@ -8,11 +8,10 @@ import (
 
 // Limits Redis applies while reading requests.
 const (
-	MaxInlineSize      = 64 * 1024   // an inline request or a "*N"/"$N" header line longer than this is refused
-	MaxMultibulkLen    = 1<<31 - 1   // Redis 7.0 accepts any count up to INT_MAX from an authenticated client
-	UnauthMultibulkLen = 10          // Redis 7.0 bounds unauthenticated clients to 10 arguments...
-	UnauthBulkLen      = 16384       // ...of at most 16 KiB each
-	bigArgThreshold    = 32 * 1024   // arguments this big are read into a buffer of their own size
+	MaxInlineSize      = 64 * 1024 // an inline request or a "*N"/"$N" header line longer than this is refused
+	MaxMultibulkLen    = 1<<31 - 1 // Redis 7.0 accepts any count up to INT_MAX from an authenticated client
+	UnauthMultibulkLen = 10        // Redis 7.0 bounds unauthenticated clients to 10 arguments...
+	UnauthBulkLen      = 16384     // ...of at most 16 KiB each
 )
 
 // ProtocolError is a malformed request: the server replies "-ERR Protocol error: <msg>" and closes.

@@ -196,13 +196,13 @@ func aclWhoamiCommand(c *Client) { c.w.BulkString(c.user) }
 func init() {
 	register(map[string]func(*Client){
 		"acl|whoami": aclWhoamiCommand,
-		"ping":   pingCommand,
-		"echo":   echoCommand,
-		"auth":   authCommand,
-		"hello":  helloCommand,
-		"select": selectCommand,
-		"quit":   quitCommand,
-		"reset":  resetCommand,
+		"ping":       pingCommand,
+		"echo":       echoCommand,
+		"auth":       authCommand,
+		"hello":      helloCommand,
+		"select":     selectCommand,
+		"quit":       quitCommand,
+		"reset":      resetCommand,
 	})
 }
 
