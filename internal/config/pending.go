@@ -49,13 +49,10 @@ var Pending = []string{
 	"enable-module-command", "busy-reply-threshold",
 
 	// keyspace events and client tracking
-	"notify-keyspace-events", "tracking-table-max-keys",
+	"tracking-table-max-keys",
 
 	// encoding thresholds
-	"hash-max-listpack-entries", "hash-max-listpack-value",
-	"zset-max-listpack-entries", "zset-max-listpack-value",
-	"list-max-listpack-size", "list-compress-depth", "set-max-intset-entries",
-	"stream-node-max-bytes", "stream-node-max-entries", "hll-sparse-max-bytes",
+	"hll-sparse-max-bytes",
 
 	// process and allocator tuning that has no Go equivalent yet
 	"jemalloc-bg-thread", "oom-score-adj", "oom-score-adj-values", "disable-thp",

@@ -580,3 +580,44 @@ func Decode(b []byte) string {
 	}
 	return string(out)
 }
+
+// SelfTest checks the dense register packing against a plain array and the
+// estimator's error on sets of known size in both encodings (PFSELFTEST).
+func SelfTest() error {
+	regs := make([]byte, DenseSize-HdrSize)
+	want := make([]uint8, Registers)
+	seed := uint64(0x9e3779b97f4a7c15)
+	for i := range want {
+		seed = seed*6364136223846793005 + 1442695040888963407
+		want[i] = uint8(seed >> 58)
+		denseStore(regs, i, want[i])
+	}
+	for i, v := range want {
+		if got := denseGet(regs, i); got != v {
+			return errors.New("TESTFAILED Register error at index " + strconv.Itoa(i))
+		}
+	}
+	for _, sparseMax := range []int{3000, HdrSize} {
+		b := New()
+		var ele [8]byte
+		for n := 1; n <= 100000; n++ {
+			binary.LittleEndian.PutUint64(ele[:], uint64(n))
+			var err error
+			if b, _, err = Add(b, ele[:], sparseMax); err != nil {
+				return errors.New("TESTFAILED corrupted HLL while adding")
+			}
+			if n%10000 != 0 {
+				continue
+			}
+			est, err := Count(b)
+			if err != nil {
+				return errors.New("TESTFAILED corrupted HLL while counting")
+			}
+			// 1.04/sqrt(m) is the standard error; allow five of them.
+			if rel := math.Abs(float64(est)-float64(n)) / float64(n); rel > 5*1.04/math.Sqrt(Registers) {
+				return errors.New("TESTFAILED too big error. card:" + strconv.Itoa(n) + " card:" + strconv.FormatUint(est, 10))
+			}
+		}
+	}
+	return nil
+}

@@ -142,6 +142,18 @@ func (s *Set) Add(v int64) bool {
 	return true
 }
 
+// Grow makes room for n more elements at the current encoding, so that adding several
+// values reallocates once rather than as append's doubling goes.
+func (s *Set) Grow(n int) {
+	need := len(*s) + n*s.Encoding()
+	if n <= 0 || need <= cap(*s) {
+		return
+	}
+	b := make(Set, len(*s), need)
+	copy(b, *s)
+	*s = b
+}
+
 // upgradeAndAdd widens every element to venc and adds v, which, being too wide for the old
 // encoding, is either smaller or larger than all of them.
 func (s *Set) upgradeAndAdd(v int64, venc int) {

@@ -180,3 +180,22 @@ func BenchmarkFind(b *testing.B) {
 		s.Find(int64(i % 4000))
 	}
 }
+
+func TestGrowKeepsContents(t *testing.T) {
+	s := New()
+	s.Add(3)
+	s.Add(-1)
+	s.Grow(100)
+	if cap(s) < headerSize+102*Enc16 || s.Len() != 2 || s.Get(0) != -1 || s.Get(1) != 3 {
+		t.Fatalf("after Grow: cap %d %v", cap(s), s)
+	}
+	p := &s[0]
+	for i := range int64(100) {
+		s.Add(i + 10)
+	}
+	if &s[0] != p {
+		t.Fatal("adding within the grown capacity reallocated")
+	}
+	s.Grow(-1)
+	s.Grow(0)
+}

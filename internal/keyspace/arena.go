@@ -14,7 +14,7 @@ import "encoding/binary"
 // live iff the entry it names points back at its location.
 
 const (
-	defaultMinPage  = 4 << 10   // first page of a DB: small DBs stay small
+	defaultMinPage  = 256       // first page of a DB: small tables (collection values) stay small
 	defaultMaxPage  = 256 << 10 // compacting one page costs at most ~this memmove
 	defaultSideMin  = 16 << 10  // string values longer than this go to the side table
 	pagePoolMax     = 4         // free full-size pages kept for reuse

@@ -32,6 +32,7 @@ package keyspace
 import (
 	"encoding/binary"
 	"hash/maphash"
+	"math/bits"
 )
 
 // Ref is a handle to a live entry; valid until the next mutation of the DB.
@@ -61,6 +62,11 @@ type Options struct {
 const (
 	chunkBits = 10
 	chunkSize = 1 << chunkBits
+	// firstChunk is the size of the first entry chunk; the next smallChunks-1 double it,
+	// holding smallEntries entries in all before the fixed-size chunks start.
+	firstChunk   = 8
+	smallChunks  = 7
+	smallEntries = firstChunk * (1<<smallChunks - 1)
 
 	clockMask = 1<<24 - 1
 	typeShift = 24
@@ -89,6 +95,7 @@ type DB struct {
 	rehashIdx int // next tab[0] bucket to move; -1 when not rehashing
 
 	chunks   [][]entry
+	entCap   uint32 // entries the chunks can hold
 	nEntries uint32 // entries ever handed out (high-water mark)
 	freeEnt  uint32 // free list head, index+1
 
@@ -150,7 +157,24 @@ func Swap(a, b *DB) {
 	*a, *b = *b, *a
 }
 
-func (db *DB) ent(i uint32) *entry { return &db.chunks[i>>chunkBits][i&(chunkSize-1)] }
+func (db *DB) ent(i uint32) *entry {
+	if i >= smallEntries {
+		j := i - smallEntries
+		return &db.chunks[smallChunks+j>>chunkBits][j&(chunkSize-1)]
+	}
+	// The first chunks double from firstChunk entries, so a table holding a handful of
+	// members (a small set or hash value) does not pay for a full chunk.
+	k := bits.Len32(i/firstChunk+1) - 1
+	return &db.chunks[k][i-firstChunk*(1<<k-1)]
+}
+
+// chunkLen is the size of chunk k: doubling from firstChunk, then chunkSize.
+func chunkLen(k int) int {
+	if k < smallChunks {
+		return firstChunk << k
+	}
+	return chunkSize
+}
 
 // Len is the number of keys.
 func (db *DB) Len() int { return db.used[0] + db.used[1] }

@@ -25,8 +25,10 @@ func (db *DB) newEntry() uint32 {
 		return idx
 	}
 	idx := db.nEntries
-	if int(idx>>chunkBits) == len(db.chunks) {
-		db.chunks = append(db.chunks, make([]entry, chunkSize))
+	if idx == db.entCap {
+		n := chunkLen(len(db.chunks))
+		db.chunks = append(db.chunks, make([]entry, n))
+		db.entCap += uint32(n)
 	}
 	db.nEntries++
 	return idx

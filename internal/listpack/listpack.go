@@ -622,3 +622,14 @@ func Merge(a, b []byte) []byte {
 	setHeader(a, count)
 	return a
 }
+
+// Grow makes room for n more bytes without reallocating, for callers that know they will
+// keep appending (quicklist nodes fill up to a known size).
+func Grow(lp []byte, n int) []byte {
+	if cap(lp)-len(lp) >= n {
+		return lp
+	}
+	nl := make([]byte, len(lp), len(lp)+n)
+	copy(nl, lp)
+	return nl
+}

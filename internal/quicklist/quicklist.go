@@ -22,13 +22,13 @@ const (
 )
 
 const (
-	fillMax             = 1<<15 - 1
-	fillMin             = -5
-	depthMax            = 1<<16 - 1
-	sizeSafetyLimit     = 8192 // a count-limited node never grows past this
-	sizeEstimateOverhad = 8    // what Redis adds to an element's length when sizing a node
-	minCompressBytes    = 48   // nodes smaller than this are never compressed
-	minCompressImprove  = 8    // compression must save at least this much
+	fillMax              = 1<<15 - 1
+	fillMin              = -5
+	depthMax             = 1<<16 - 1
+	sizeSafetyLimit      = 8192 // a count-limited node never grows past this
+	sizeEstimateOverhead = 8    // what Redis adds to an element's length when sizing a node
+	minCompressBytes     = 48   // nodes smaller than this are never compressed
+	minCompressImprove   = 8    // compression must save at least this much
 )
 
 // optimizationLevel holds the node byte limits for fill -1 to -5.
@@ -108,7 +108,7 @@ func (q *List) allowInsert(ni, sz int) bool {
 		return false
 	}
 	n := &q.nodes[ni]
-	newSz := int(n.sz) + sz + sizeEstimateOverhad
+	newSz := int(n.sz) + sz + sizeEstimateOverhead
 	if sizeMeetsOptimization(newSz, q.fill) {
 		return true
 	}
@@ -260,28 +260,62 @@ func (q *List) delNode(ni int) {
 
 func newNodeWith(v []byte) []byte { return listpack.Append(listpack.NewCap(16+len(v)), v) }
 
+// nodeLimit is the byte size a node of this list is expected to reach.
+func (q *List) nodeLimit() int {
+	if q.fill < 0 {
+		return optimizationLevel[-q.fill-1]
+	}
+	return sizeSafetyLimit
+}
+
+// growEnd prepares end node ni for one more element of sz bytes, growing its buffer
+// geometrically up to the node limit: appending one element at a time otherwise
+// reallocates far too often.
+func (q *List) growEnd(ni, sz int) []byte {
+	lp := q.open(ni)
+	need := sz + 11 // entry header and backlen
+	if cap(lp)-len(lp) >= need {
+		return lp
+	}
+	room := max(need, min(len(lp), q.nodeLimit()-len(lp)))
+	return listpack.Grow(lp, room)
+}
+
+// seal trims a node that will not grow any more to its exact size.
+func (q *List) seal(ni int) {
+	if ni < 0 || ni >= len(q.nodes) {
+		return
+	}
+	n := &q.nodes[ni]
+	if !n.compressed && cap(n.data) > len(n.data) {
+		n.data = append(make([]byte, 0, len(n.data)), n.data...)
+	}
+}
+
 // Push adds v at the Head or Tail.
 func (q *List) Push(v []byte, where int) {
 	q.gen++
 	if where == Head {
 		if q.allowInsert(0, len(v)) {
-			q.store(0, listpack.Prepend(q.open(0), v))
+			q.store(0, listpack.Prepend(q.growEnd(0, len(v)), v))
 			q.count++
 			return
 		}
 		old := -1
 		if len(q.nodes) > 0 {
 			old = 0
+			q.seal(0)
 		}
 		q.insertNode(0, newNodeWith(v), old)
 		return
 	}
 	last := len(q.nodes) - 1
 	if q.allowInsert(last, len(v)) {
-		q.store(last, listpack.Append(q.open(last), v))
+		q.store(last, listpack.Append(q.growEnd(last, len(v)), v))
 		q.count++
 		return
 	}
+	q.seal(last)
 	q.insertNode(last+1, newNodeWith(v), last)
 }
 

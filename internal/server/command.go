@@ -158,9 +158,19 @@ func (s *Server) processCommand(c *Client) {
 		s.rejectCommand(c, cmd, errNoAuth)
 		return
 	}
+	if c.flags&flagMulti != 0 && flags&commands.FlagNoMulti != 0 {
+		s.rejectCommand(c, cmd, errNotInMulti)
+		return
+	}
 	if c.flags&flagPubSub != 0 && c.w.Proto == 2 && !allowedInSubscribedContext(cmd) {
 		s.rejectCommand(c, cmd, fmt.Sprintf("ERR Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context", cmd.FullName))
 		return
+	}
+	if s.replicaDenied(c, cmd) {
+		return
+	}
+	if s.waitIfPaused(c, cmd); c.closed.Load() {
+		return // killed while paused: the command never runs
 	}
 	if c.flags&flagMulti != 0 && !runsInsideMulti(cmd) {
 		s.queueMulti(c, cmd)
@@ -232,13 +242,13 @@ func cString(b []byte) []byte {
 // call runs a command and does the bookkeeping that follows every execution: statistics,
 // the slow log, latency, MONITOR and propagation of its effects.
 func (s *Server) call(c *Client, cmd *Command) {
-	if len(s.monitors) > 0 && cmd.Spec.Flags&(commands.FlagSkipMonitor|commands.FlagAdmin) == 0 {
-		s.feedMonitors(c, c.argv)
-	}
 	dirty := s.dirty
 	replyStart := len(c.w.Buf)
 	start := time.Now()
+	prevClient := s.curClient
+	s.curClient = c
 	cmd.Proc(c)
+	s.curClient = prevClient
 	dur := time.Since(start)
 	us := dur.Microseconds()
 	cmd.calls++
@@ -252,7 +262,15 @@ func (s *Server) call(c *Client, cmd *Command) {
 	if cmd.Spec.Flags&commands.FlagSkipSlowlog == 0 {
 		s.slowlog.maybeAdd(s, c, us)
 	}
-	s.latency.sample(s, "command", dur)
+	if cmd.Spec.Flags&commands.FlagFast != 0 {
+		s.latency.sample(s, "fast-command", dur)
+	} else {
+		s.latency.sample(s, "command", dur)
+	}
+	// Redis 7.0 feeds MONITOR after the command ran: SELECT shows the new database
+	if len(s.monitors) > 0 && cmd.Spec.Flags&(commands.FlagSkipMonitor|commands.FlagAdmin) == 0 {
+		s.feedMonitors(c, c.argv)
+	}
 	if s.dirty != dirty && cmd.Spec.Flags&commands.FlagWrite != 0 {
 		s.prop.command(c.db.id, c.argv, c.propArgv)
 	}

@@ -23,6 +23,8 @@ const (
 	flagNoEvict
 	flagUnixSocket
 	flagBlocked
+	flagReplica // a replica's link (or a MONITOR client, as Redis flags those too)
+	flagMaster  // our link to the master
 )
 
 // Client is one connection. Its goroutine reads and parses requests; commands run with the
@@ -33,28 +35,29 @@ type Client struct {
 	id   int64
 
 	// Fields below are touched only by the client's own goroutine or under srv.mu.
-	parser   resp.Parser
-	rbuf     []byte
-	rstart   int
-	rend     int
-	argPool  [][]byte
-	batch    []int // end index into argPool of each parsed request
-	argv     [][]byte
-	cmd      *Command
-	lastCmd  *Command
-	w        resp.Writer // replies of the command being executed
-	db       *DB
-	authed   bool
-	user     string
-	name     string
-	flags    int
-	addr     string
-	laddr    string
-	ctime    time.Time
-	argvMem  int
-	multiQ   []queuedCmd
-	multiErr bool
-	propArgv [][]byte // set by a handler that propagates a rewritten form of its command
+	parser        resp.Parser
+	rbuf          []byte
+	rstart        int
+	rend          int
+	argPool       [][]byte
+	batch         []int // end index into argPool of each parsed request
+	argv          [][]byte
+	cmd           *Command
+	lastCmd       *Command
+	w             resp.Writer // replies of the command being executed
+	db            *DB
+	authed        bool
+	user          string
+	name          string
+	flags         int
+	addr          string
+	laddr         string
+	ctime         time.Time
+	argvMem       int
+	multiQ        []queuedCmd
+	multiErr      bool
+	propArgv      [][]byte // set by a handler that propagates a rewritten form of its command
+	obufSoftSince int64    // unix s when the soft output buffer limit was first passed (client.go)
 
 	lastInteraction atomic.Int64 // unix ms, read by the cron without the lock
 
@@ -236,8 +239,12 @@ func (c *Client) emit() {
 	}
 	c.outMu.Lock()
 	c.out = append(c.out, c.w.Buf...)
+	over := c.srv.overOutputLimit(c, len(c.out))
 	c.outMu.Unlock()
 	c.w.Buf = c.w.Buf[:0]
+	if over {
+		c.srv.closeOverLimit(c)
+	}
 }
 
 // push appends bytes produced for this client by another client's command (MONITOR,

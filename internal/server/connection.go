@@ -180,6 +180,7 @@ func resetCommand(c *Client) {
 	if c.flags&flagMonitor != 0 {
 		s.removeMonitor(c)
 	}
+	s.unwatchAll(c)
 	s.unsubscribeAll(c)
 	c.db = s.dbs[0]
 	c.name = ""

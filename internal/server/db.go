@@ -65,6 +65,7 @@ func (db *DB) lookupRead(key []byte) (keyspace.Ref, bool) {
 	}
 	if !ok {
 		db.srv.stats.keyspaceMisses++
+		db.srv.notifyKeyspace(notifyKeyMiss, "keymiss", key, db.id)
 		return 0, false
 	}
 	db.srv.stats.keyspaceHits++
@@ -122,8 +123,11 @@ func stringEncoding(val []byte) uint8 {
 // setString stores a string value, replacing whatever the key held (and its TTL unless
 // keepTTL); it is the single path SET, MSET, GETSET... go through.
 func (db *DB) setString(key, val []byte, enc uint8, keepTTL bool) keyspace.Ref {
-	r, _ := db.ks.SetString(key, keySlot(key), val, enc, keepTTL)
+	r, existed := db.ks.SetString(key, keySlot(key), val, enc, keepTTL)
 	db.touch(r)
+	if !existed {
+		db.srv.notifyKeyspace(notifyNew, "new", key, db.id)
+	}
 	return r
 }
 

@@ -33,6 +33,8 @@ func swapdbCommand(c *Client) {
 	}
 	a, b := c.srv.dbs[id1], c.srv.dbs[id2]
 	// The DB values stay put, so every client that selected one of them sees the swap.
+	c.srv.touchAllWatched(a, b)
+	c.srv.touchAllWatched(b, a)
 	keyspace.Swap(a.ks, b.ks)
 	a.avgTTL, b.avgTTL = b.avgTTL, a.avgTTL
 	c.srv.dirty++
@@ -100,6 +102,7 @@ func parseFlushMode(c *Client) bool {
 // flushDB empties one database and returns how many keys it held.
 func flushDB(db *DB) int64 {
 	n := int64(db.ks.Len())
+	db.srv.touchAllWatched(db, nil)
 	db.ks.Clear()
 	db.avgTTL = 0
 	return n

@@ -817,7 +817,7 @@ func memoryDoctorCommand(c *Client) {
 }
 
 func memoryMallocStatsCommand(c *Client) {
-	c.w.BulkString("Stats not supported for the current allocator")
+	c.w.Verbatim("txt", "Stats not supported for the current allocator") // Redis replies verbatim text
 }
 
 func memoryPurgeCommand(c *Client) {

@@ -15,6 +15,12 @@ type propagator struct {
 	consumers []StreamConsumer
 	buf       []byte
 	db        int // database the stream last selected; -1 forces a SELECT
+
+	// An open block (EXEC) counts its commands and remembers where the first one starts,
+	// after its SELECT, so endBlock can wrap two or more in MULTI/EXEC as Redis 7.0 does.
+	blockDepth int
+	blockOps   int
+	blockAt    int
 }
 
 // command appends one command to the stream: override when the handler rewrote its effect
@@ -34,7 +40,37 @@ func (p *propagator) command(db int, argv, override [][]byte) {
 		p.buf = appendCommand(p.buf, []byte("SELECT"), []byte(strconv.Itoa(db)))
 		p.db = db
 	}
+	if p.blockDepth > 0 {
+		if p.blockOps == 0 {
+			p.blockAt = len(p.buf)
+		}
+		p.blockOps++
+	}
 	p.buf = appendCommand(p.buf, argv...)
+}
+
+// beginBlock opens a block of commands that must reach consumers atomically. Blocks nest;
+// only the outermost one wraps.
+func (p *propagator) beginBlock() {
+	if p.blockDepth == 0 {
+		p.blockOps = 0
+	}
+	p.blockDepth++
+}
+
+// endBlock closes a block: a single command stays as it is (it is atomic already), two or
+// more are wrapped in MULTI ... EXEC, the MULTI after the SELECT of the first.
+func (p *propagator) endBlock() {
+	p.blockDepth--
+	if p.blockDepth > 0 || p.blockOps < 2 {
+		return
+	}
+	const multi = "*1\r\n$5\r\nMULTI\r\n"
+	p.buf = append(p.buf, multi...)
+	copy(p.buf[p.blockAt+len(multi):], p.buf[p.blockAt:len(p.buf)-len(multi)])
+	copy(p.buf[p.blockAt:], multi)
+	p.buf = append(p.buf, "*1\r\n$4\r\nEXEC\r\n"...)
+	p.blockOps = 0
 }
 
 // flush hands the commands of the batch to every consumer.

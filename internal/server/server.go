@@ -53,6 +53,9 @@ type Server struct {
 	prop       propagator
 	pause      pauseState
 	intro      introspection // INFO, DEBUG and SHUTDOWN state (info.go)
+	watch      watchTable    // WATCHed keys (multi.go)
+	pubsub     pubsubState   // channels and patterns (pubsub.go)
+	curClient  *Client       // the client whose batch is executing, nil in the cron
 
 	// Values read on hot paths outside the lock, kept in sync by config hooks.
 	queryBufLimit atomic.Int64
@@ -285,6 +288,8 @@ func (s *Server) unlinkClient(c *Client) {
 	if c.flags&flagMonitor != 0 {
 		s.removeMonitor(c)
 	}
+	s.unwatchAll(c)
+	s.unsubscribeAll(c)
 	s.mu.Unlock()
 }
 

@@ -27,12 +27,12 @@ const (
 
 // Error replies of the set commands.
 const (
-	errSetRandRange     = "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807"
-	errMustBePositive   = "ERR value is out of range, must be positive"
-	errNumkeysPositive  = "ERR numkeys should be greater than 0"
-	errNumkeysTooMany   = "ERR Number of keys can't be greater than number of args"
-	errLimitNegative    = "ERR LIMIT can't be negative"
-	setIntsetEntriesCap = 1 << 30 // Redis caps set-max-intset-entries there (intset internals)
+	errSetRandRange        = "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807"
+	errMustBePositive      = "ERR value is out of range, must be positive"
+	errNumkeysPositive     = "ERR numkeys should be greater than 0"
+	errNumkeysTooMany      = "ERR Number of keys can't be greater than number of args"
+	errSinterLimitNegative = "ERR LIMIT can't be negative"
+	setIntsetEntriesCap    = 1 << 30 // Redis caps set-max-intset-entries there (intset internals)
 	// randReplyMax bounds the reply of SRANDMEMBER/HRANDFIELD with a huge negative count:
 	// Redis streams until the client's output limit (none by default) and may run out of
 	// memory; sard closes the connection instead.
@@ -224,7 +224,9 @@ func (s *setValue) Digest(start digest.Start, expireAt int64) digest.Digest {
 }
 
 // setMaxIntset reads set-max-intset-entries once per command.
-func (s *Server) setMaxIntset() int { return int(min(s.cfgInt("set-max-intset-entries"), setIntsetEntriesCap)) }
+func (s *Server) setMaxIntset() int {
+	return int(min(s.cfgInt("set-max-intset-entries"), setIntsetEntriesCap))
+}
 
 // lookupSet finds the set at key for reading (write: for writing). It returns a nil set when
 // the key does not exist and ok false after replying WRONGTYPE.
@@ -263,6 +265,9 @@ func saddCommand(c *Client) {
 		r = c.db.storeSet(key, s)
 	}
 	maxIntset := c.srv.setMaxIntset()
+	if s.ht == nil {
+		s.is.Grow(min(len(c.argv)-2, maxIntset+1-s.is.Len()))
+	}
 	added := 0
 	for _, m := range c.argv[2:] {
 		if s.add(m, maxIntset) {
@@ -678,7 +683,7 @@ func sintercardCommand(c *Client) {
 			j++
 			v, ok := num.ParseInt64(c.argv[j])
 			if !ok || v < 0 {
-				c.w.Error(errLimitNegative)
+				c.w.Error(errSinterLimitNegative)
 				return
 			}
 			limit = v

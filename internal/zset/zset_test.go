@@ -1,7 +1,6 @@
 package zset
 
 import (
-	"bytes"
 	"fmt"
 	"math"
 	"os"
@@ -275,6 +274,5 @@ func TestMemoryPerMember(t *testing.T) {
 	runtime.ReadMemStats(&after)
 	per := float64(after.HeapAlloc-before.HeapAlloc) / 1e6
 	t.Logf("1M members (\"member:N\"): %.1f bytes/member live heap", per)
-	_ = bytes.MinRead
 	runtime.KeepAlive(s)
 }
