@@ -139,6 +139,14 @@ func run(cfg *config.Config) int {
 		setProcTitle(procTitle(getString(cfg, "proc-title-template"), os.Args[0], cfg, mode))
 	}
 	log.Warningf("Server initialized")
+	if err := srv.LoadDataAtStartup(); err != nil {
+		log.Warningf("%v", err)
+		return 1
+	}
+	if err := srv.StartAOF(); err != nil {
+		log.Warningf("%v", err)
+		return 1
+	}
 	signals := make(chan os.Signal, 2)
 	signal.Notify(signals, syscall.SIGTERM, syscall.SIGINT)
 	go func() {

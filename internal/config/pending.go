@@ -5,13 +5,9 @@ package config
 // (see Config.Warnings). Remove a name here when its feature lands.
 var Pending = []string{
 	// persistence
-	"save", "appendonly", "appendfsync", "appendfilename", "appenddirname",
-	"no-appendfsync-on-rewrite", "auto-aof-rewrite-percentage", "auto-aof-rewrite-min-size",
-	"aof-load-truncated", "aof-use-rdb-preamble", "aof-rewrite-incremental-fsync",
-	"aof-timestamp-enabled", "aof-disable-auto-gc",
-	"rdbcompression", "rdbchecksum", "rdb-del-sync-files", "rdb-save-incremental-fsync",
-	"rdb-key-save-delay", "key-load-delay", "loading-process-events-interval-bytes",
-	"dbfilename", "stop-writes-on-bgsave-error",
+	"aof-disable-auto-gc",
+	"rdb-del-sync-files", "rdb-key-save-delay", "key-load-delay",
+	"loading-process-events-interval-bytes",
 	"server_cpulist", "bio_cpulist", "aof_rewrite_cpulist", "bgsave_cpulist",
 
 	// replication
@@ -47,9 +43,6 @@ var Pending = []string{
 	"tls-replication", "tls-cluster", "tls-prefer-server-ciphers", "tls-session-caching",
 	"tls-session-cache-size", "tls-session-cache-timeout",
 	"enable-module-command", "busy-reply-threshold",
-
-	// keyspace events and client tracking
-	"tracking-table-max-keys",
 
 	// encoding thresholds
 	"hll-sparse-max-bytes",

@@ -122,6 +122,8 @@ type DB struct {
 
 	slotCount []uint32
 	slotHead  []uint32
+
+	onInsert func(Ref) // SetInsertHook
 }
 
 // New returns an empty database.
@@ -132,13 +134,13 @@ func New(opts Options) *DB {
 }
 
 func (db *DB) reset() {
-	seed, opts := db.seed, db.opts
+	seed, opts, hook := db.seed, db.opts, db.onInsert
 	minPage, maxPage, sideMin := db.minPage, db.maxPage, db.sideMin
 	if maxPage == 0 {
 		minPage, maxPage, sideMin = defaultMinPage, defaultMaxPage, defaultSideMin
 	}
 	*db = DB{seed: seed, opts: opts, rehashIdx: -1, cur: -1,
-		minPage: minPage, maxPage: maxPage, sideMin: sideMin}
+		minPage: minPage, maxPage: maxPage, sideMin: sideMin, onInsert: hook}
 	if opts.SlotIndex {
 		db.slotCount = make([]uint32, NumSlots)
 		db.slotHead = make([]uint32, NumSlots)

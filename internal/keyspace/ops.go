@@ -44,6 +44,9 @@ func (db *DB) insert(key []byte, h uint32, slot uint16, st, vcap, vlen int) (uin
 	if db.opts.SlotIndex {
 		db.slotAdd(idx, slot&slotMask)
 	}
+	if db.onInsert != nil {
+		db.onInsert(Ref(idx))
+	}
 	return idx, r
 }
 

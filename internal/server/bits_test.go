@@ -227,3 +227,36 @@ func TestBitCommandsMatchRedis(t *testing.T) {
 	d.do("DEBUG", "DIGEST")
 	d.do("DEBUG", "DIGEST-VALUE", "k", "k2", "dst")
 }
+
+func TestPopcountAndBitpos(t *testing.T) {
+	b := []byte{0xff, 0x00, 0x01, 0x80, 0xff, 0xff, 0xff, 0xff, 0xff, 0x0f}
+	want := 0
+	for _, x := range b {
+		for i := 0; i < 8; i++ {
+			want += int(x >> i & 1)
+		}
+	}
+	if got := popcount(b); got != int64(want) {
+		t.Fatalf("popcount = %d, want %d", got, want)
+	}
+	if got := bitpos(b[1:], 1); got != 15 {
+		t.Fatalf("bitpos(1) = %d, want 15", got)
+	}
+	if got := bitpos([]byte{0xff, 0xff}, 0); got != 16 {
+		t.Fatalf("bitpos(0) on ones = %d, want 16", got)
+	}
+	if got := bitpos([]byte{0, 0}, 1); got != -1 {
+		t.Fatalf("bitpos(1) on zeros = %d, want -1", got)
+	}
+}
+
+func BenchmarkBitcount1MB(b *testing.B) {
+	buf := make([]byte, 1<<20)
+	for i := range buf {
+		buf[i] = byte(i * 7)
+	}
+	b.SetBytes(int64(len(buf)))
+	for b.Loop() {
+		popcount(buf)
+	}
+}

@@ -284,6 +284,7 @@ func clientFlagString(c *Client) string {
 	if c.flags&flagBlocked != 0 {
 		b = append(b, 'b')
 	}
+	b = appendTrackingFlags(b, c)
 	if c.flags&flagCloseAfterReply != 0 {
 		b = append(b, 'c')
 	}
@@ -353,15 +354,19 @@ func (s *Server) clientInfo(c *Client, self bool) string {
 		c.id, c.addr, c.laddr, fd, c.name,
 		int64(now.Sub(c.ctime).Seconds()), (now.UnixMilli()-c.lastInteraction.Load())/1000,
 		clientFlagString(c), db, 0, 0, 0, multi, qbuf, qfree, argvMem, multiMem, rbs, rbs,
-		obl, oll, omem, totMem, events, cmd, c.user, -1, c.w.Proto)
+		obl, oll, omem, totMem, events, cmd, c.user, trackingRedirect(c), c.w.Proto)
 	return b.String()
 }
 
 // sortedClients lists the clients in connection order, as Redis's client list keeps them.
+// Clients already closed but not yet unlinked by their goroutine are left out: Redis frees
+// killed clients before it serves the next command.
 func (s *Server) sortedClients() []*Client {
 	list := make([]*Client, 0, len(s.clients))
 	for _, o := range s.clients {
-		list = append(list, o)
+		if !o.closed.Load() {
+			list = append(list, o)
+		}
 	}
 	slices.SortFunc(list, func(a, b *Client) int { return int(a.id - b.id) })
 	return list
@@ -396,7 +401,7 @@ func clientListCommand(c *Client) {
 	if ids != nil {
 		// Redis answers in the order the IDs were given
 		for _, id := range ids {
-			if o := s.clients[id]; o != nil {
+			if o := s.clients[id]; o != nil && !o.closed.Load() {
 				b.WriteString(s.clientInfo(o, o == c))
 			}
 		}
@@ -629,24 +634,6 @@ func clientUnblockCommand(c *Client) {
 	c.w.Int(0)
 }
 
-// unblockClient ends the wait of a client blocked in a blocking command (BLPOP, XREAD...),
-// replying as on timeout or with -UNBLOCKED, and reports whether it was blocked so. Clients
-// held by a pause are not affected. The blocking commands fill this in.
-func (s *Server) unblockClient(o *Client, withError bool) bool { return false }
-
-func clientGetredirCommand(c *Client) { c.w.Int(-1) }
-
-func clientTrackinginfoCommand(c *Client) {
-	c.w.Map(3)
-	c.w.BulkString("flags")
-	c.w.Set(1)
-	c.w.BulkString("off")
-	c.w.BulkString("redirect")
-	c.w.Int(-1)
-	c.w.BulkString("prefixes")
-	c.w.Array(0)
-}
-
 func clientHelpCommand(c *Client) {
 	replyHelp(c, []string{
 		"CACHING (YES|NO)",
@@ -705,19 +692,17 @@ func clientHelpCommand(c *Client) {
 
 func init() {
 	register(map[string]func(*Client){
-		"client|list":         clientListCommand,
-		"client|info":         clientInfoCommand,
-		"client|id":           clientIDCommand,
-		"client|getname":      clientGetnameCommand,
-		"client|setname":      clientSetnameCommand,
-		"client|kill":         clientKillCommand,
-		"client|pause":        clientPauseCommand,
-		"client|unpause":      clientUnpauseCommand,
-		"client|reply":        clientReplyCommand,
-		"client|no-evict":     clientNoEvictCommand,
-		"client|unblock":      clientUnblockCommand,
-		"client|getredir":     clientGetredirCommand,
-		"client|trackinginfo": clientTrackinginfoCommand,
-		"client|help":         clientHelpCommand,
+		"client|list":     clientListCommand,
+		"client|info":     clientInfoCommand,
+		"client|id":       clientIDCommand,
+		"client|getname":  clientGetnameCommand,
+		"client|setname":  clientSetnameCommand,
+		"client|kill":     clientKillCommand,
+		"client|pause":    clientPauseCommand,
+		"client|unpause":  clientUnpauseCommand,
+		"client|reply":    clientReplyCommand,
+		"client|no-evict": clientNoEvictCommand,
+		"client|unblock":  clientUnblockCommand,
+		"client|help":     clientHelpCommand,
 	})
 }

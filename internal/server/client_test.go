@@ -349,7 +349,6 @@ func TestOutputBufferLimitDropsSlowMonitor(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer mon.Close()
-	mon.(*net.TCPConn).SetReadBuffer(4096)
 	mon.Write(testutil.EncodeCommand("MONITOR"))
 	testutil.Eventually(t, 2*time.Second, func() bool {
 		s, _ := admin.Do(ctx, "CLIENT", "LIST").Text()

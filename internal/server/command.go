@@ -107,12 +107,18 @@ func (s *Server) mustExecuteAlone() bool {
 func (s *Server) executeBatch(c *Client) {
 	s.mu.Lock()
 	s.now = time.Now().UnixMilli()
+	if len(c.batch) > 1 {
+		c.prefetchBatch()
+	}
 	start := 0
 	for _, end := range c.batch {
 		c.argv = c.argPool[start:end]
 		start = end
 		mark := len(c.w.Buf)
 		s.processCommand(c)
+		if !s.afterCommand(c) {
+			break // the connection ended while blocked
+		}
 		if c.flags&(flagReplyOff|flagReplySkip) != 0 {
 			c.w.Buf = c.w.Buf[:mark] // CLIENT REPLY OFF/SKIP: the reply is dropped
 		}
@@ -121,6 +127,7 @@ func (s *Server) executeBatch(c *Client) {
 		if c.flags&flagReplySkipNext != 0 {
 			c.flags = c.flags&^flagReplySkipNext | flagReplySkip
 		}
+		s.trackingAfterRequest(c)
 		if c.flags&(flagCloseAfterReply|flagCloseASAP) != 0 {
 			break
 		}
@@ -128,6 +135,7 @@ func (s *Server) executeBatch(c *Client) {
 	c.argv = nil
 	c.emit()
 	s.afterCommands()
+	s.aofSyncPoint(c)
 	s.mu.Unlock()
 }
 
@@ -162,6 +170,11 @@ func (s *Server) processCommand(c *Client) {
 		s.rejectCommand(c, cmd, errNotInMulti)
 		return
 	}
+	// Redis refuses PING too, so monitoring notices the failed save.
+	if (flags&commands.FlagWrite != 0 || cmd.FullName == "ping") && s.writesDeniedByDiskError() {
+		s.rejectCommand(c, cmd, errMisconf)
+		return
+	}
 	if c.flags&flagPubSub != 0 && c.w.Proto == 2 && !allowedInSubscribedContext(cmd) {
 		s.rejectCommand(c, cmd, fmt.Sprintf("ERR Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context", cmd.FullName))
 		return
@@ -171,6 +184,9 @@ func (s *Server) processCommand(c *Client) {
 	}
 	if s.waitIfPaused(c, cmd); c.closed.Load() {
 		return // killed while paused: the command never runs
+	}
+	if s.scripts.busy && s.scriptBusyReject(c, cmd) {
+		return
 	}
 	if c.flags&flagMulti != 0 && !runsInsideMulti(cmd) {
 		s.queueMulti(c, cmd)
@@ -247,6 +263,10 @@ func (s *Server) call(c *Client, cmd *Command) {
 	start := time.Now()
 	prevClient := s.curClient
 	s.curClient = c
+	s.trackingEnter(c, prevClient == nil)
+	if s.persist.bgsave != nil && cmd.Spec.Flags&commands.FlagWrite != 0 {
+		s.snapshotBeforeWrite(c, cmd)
+	}
 	cmd.Proc(c)
 	s.curClient = prevClient
 	dur := time.Since(start)
@@ -274,8 +294,12 @@ func (s *Server) call(c *Client, cmd *Command) {
 	if s.dirty != dirty && cmd.Spec.Flags&commands.FlagWrite != 0 {
 		s.prop.command(c.db.id, c.argv, c.propArgv)
 	}
+	if s.dirty != dirty && s.blk.clients > 0 {
+		s.signalWrites(c, cmd) // may wake clients blocked on the keys written
+	}
 	c.propArgv = nil
 	c.lastCmd = cmd
+	s.trackingExit(c, cmd, prevClient == nil)
 }
 
 // countErrorReply records an error reply in errorstats by its code (the first word).
@@ -302,4 +326,21 @@ func (s *Server) countError(msg string) {
 // through the propagation stream in one piece.
 func (s *Server) afterCommands() {
 	s.prop.flush()
+	s.trackingBeforeSleep()
+}
+
+// prefetchBatch overlaps the cache misses of a pipeline's key lookups before it runs (see
+// keyspace.Prefetch). The first argument of most commands is a key; for the others the
+// loads are merely wasted.
+func (c *Client) prefetchBatch() {
+	keys := c.prefetch[:0]
+	start := 0
+	for _, end := range c.batch {
+		if end-start >= 2 {
+			keys = append(keys, c.argPool[start+1])
+		}
+		start = end
+	}
+	c.prefetch = keys
+	c.srv.prefetchSink += c.db.ks.Prefetch(keys)
 }

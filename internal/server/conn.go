@@ -23,7 +23,7 @@ const (
 	flagNoEvict
 	flagUnixSocket
 	flagBlocked
-	flagReplica // a replica's link (or a MONITOR client, as Redis flags those too)
+	flagReplica // a replica's link (replication sets it; client.go reads it)
 	flagMaster  // our link to the master
 )
 
@@ -56,8 +56,11 @@ type Client struct {
 	argvMem       int
 	multiQ        []queuedCmd
 	multiErr      bool
-	propArgv      [][]byte // set by a handler that propagates a rewritten form of its command
-	obufSoftSince int64    // unix s when the soft output buffer limit was first passed (client.go)
+	prefetch      [][]byte        // scratch for prefetchBatch
+	propArgv      [][]byte        // set by a handler that propagates a rewritten form of its command
+	obufSoftSince int64           // unix s when the soft output buffer limit was first passed (client.go)
+	trk           *clientTracking // CLIENT TRACKING state, nil until first enabled (tracking.go)
+	bstate        *blockState     // non-nil while blocked in BLPOP, XREAD BLOCK... (blocking.go)
 
 	lastInteraction atomic.Int64 // unix ms, read by the cron without the lock
 
@@ -69,6 +72,8 @@ type Client struct {
 	flushing bool
 	wake     chan struct{} // non-nil once an async writer goroutine exists
 	closed   atomic.Bool
+
+	syncTarget atomic.Int64 // stream offset that must be fsynced before replies leave (aof.go)
 }
 
 type queuedCmd struct {
@@ -98,7 +103,7 @@ func newClient(s *Server, conn net.Conn, id int64) *Client {
 		c.flags |= flagUnixSocket
 		c.addr = conn.LocalAddr().String() + ":0"
 	}
-	c.lastInteraction.Store(time.Now().UnixMilli())
+	c.lastInteraction.Store(unixMs())
 	return c
 }
 
@@ -115,7 +120,7 @@ func (c *Client) serve() {
 		if n > 0 {
 			c.rend += n
 			c.srv.stats.netInput.Add(int64(n))
-			c.lastInteraction.Store(time.Now().UnixMilli())
+			c.lastInteraction.Store(unixMs())
 			if !c.processInput() {
 				c.flush()
 				return
@@ -284,6 +289,7 @@ func (c *Client) asyncWriter(wake chan struct{}) {
 // flush writes pending output. Only one goroutine writes at a time; one that finds another
 // writing leaves its bytes for that one.
 func (c *Client) flush() {
+	c.waitDurable()
 	c.outMu.Lock()
 	if c.flushing {
 		c.outMu.Unlock()

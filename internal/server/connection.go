@@ -182,6 +182,7 @@ func resetCommand(c *Client) {
 	}
 	s.unwatchAll(c)
 	s.unsubscribeAll(c)
+	s.disableTracking(c)
 	c.db = s.dbs[0]
 	c.name = ""
 	c.w.Proto = 2

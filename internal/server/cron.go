@@ -42,6 +42,10 @@ func (s *Server) cronLoop() {
 		case <-time.After(time.Second / time.Duration(hz)):
 		}
 		s.mu.Lock()
+		if s.scripts.busy { // a slow script lent the lock: the dataset must not change under it
+			s.mu.Unlock()
+			continue
+		}
 		s.now = time.Now().UnixMilli()
 		s.activeExpireCycle(hz)
 		for _, db := range s.dbs {
@@ -49,6 +53,8 @@ func (s *Server) cronLoop() {
 			db.ks.Compact(compactPagesPerCron)
 		}
 		s.closeTimedOutClients()
+		s.persistenceCron()
+		s.aofCron()
 		s.TrackInstantaneousMetrics()
 		s.afterCommands()
 		s.mu.Unlock()
@@ -57,8 +63,8 @@ func (s *Server) cronLoop() {
 
 // activeExpireCycle removes expired keys nobody asks for, sampling keys with a TTL.
 func (s *Server) activeExpireCycle(hz int) {
-	if !s.activeExpireEnabled() {
-		return
+	if !s.activeExpireEnabled() || s.writesPaused() {
+		return // CLIENT PAUSE WRITE also pauses expiry, so the dataset does not change
 	}
 	start := time.Now()
 	budget := time.Second / time.Duration(hz) * expireCycleCPUPerc / 100

@@ -50,6 +50,7 @@ func (db *DB) expireIfNeeded(key []byte, r keyspace.Ref) bool {
 
 func (db *DB) deleteExpired(key []byte, r keyspace.Ref) {
 	s := db.srv
+	s.snapshotBeforeDelete(db, r)
 	s.stats.expiredKeys++
 	s.prop.command(db.id, [][]byte{[]byte("DEL"), key}, nil)
 	db.ks.DeleteRef(r)

@@ -113,6 +113,7 @@ func flushdbCommand(c *Client) {
 		return
 	}
 	n := flushDB(c.db)
+	c.srv.trackingInvalidateAll()
 	c.srv.dirty += n
 	if n == 0 {
 		// Redis forces propagation: FLUSHDB of an empty DB still reaches the AOF and replicas.
@@ -129,9 +130,11 @@ func flushallCommand(c *Client) {
 	for _, db := range c.srv.dbs {
 		n += flushDB(db)
 	}
+	c.srv.trackingInvalidateAll()
 	// The extra increment makes FLUSHALL count as a change even on empty databases, so it
 	// is propagated and the save points fire afterwards.
 	c.srv.dirty += n + 1
+	c.srv.afterFlushAll(c)
 	c.w.OK()
 }
 

@@ -88,9 +88,10 @@ func debugCommand(c *Client) {
 		c.w.OK()
 	case sub == "error" && argc == 3:
 		c.w.Error(string(c.argv[2]))
-	case (sub == "reload" || sub == "loadaof") && argc >= 2:
-		// Persistence is a later milestone; say so instead of pretending to reload.
-		c.w.Error("ERR DEBUG " + strings.ToUpper(sub) + " is not supported yet: sard has no persistence")
+	case sub == "reload" && argc >= 2:
+		debugReload(c)
+	case sub == "loadaof" && argc >= 2:
+		debugLoadAOF(c)
 	default:
 		debugSyntaxError(c)
 	}

@@ -423,7 +423,7 @@ func (s *Server) infoClients(b *infoBuilder) {
 	b.int("client_recent_max_input_buffer", 0)
 	b.int("client_recent_max_output_buffer", 0)
 	b.int("blocked_clients", blocked)
-	b.int("tracking_clients", 0)
+	b.int("tracking_clients", int64(s.trk.clients))
 	b.int("clients_in_timeout_table", 0)
 }
 
@@ -556,15 +556,15 @@ func (s *Server) infoMemory(b *infoBuilder) {
 	b.int("mem_clients_slaves", 0)
 	b.int("mem_clients_normal", clients)
 	b.int("mem_cluster_links", 0)
-	b.int("mem_aof_buffer", 0)
+	b.int("mem_aof_buffer", s.aofBufferLen())
 	b.str("mem_allocator", "go-"+runtime.Version())
 	b.int("active_defrag_running", 0)
 	b.int("lazyfree_pending_objects", 0)
 	b.int("lazyfreed_objects", 0)
 }
 
-// infoPersistence reports a server that has never saved, Redis's values with persistence
-// off, until the persistence subsystem lands and owns these fields.
+// infoPersistence reports the RDB state (rdb.go); the AOF fields keep Redis's values with
+// the AOF off until it lands.
 func (s *Server) infoPersistence(b *infoBuilder) {
 	b.int("loading", 0)
 	b.int("async_loading", 0)
@@ -575,27 +575,24 @@ func (s *Server) infoPersistence(b *infoBuilder) {
 	b.int("current_save_keys_processed", 0)
 	b.int("current_save_keys_total", 0)
 	b.int("rdb_changes_since_last_save", s.dirty)
-	b.int("rdb_bgsave_in_progress", 0)
+	p := &s.persist
+	inProgress, curSecs := 0, int64(-1)
+	if p.bgsave != nil {
+		inProgress, curSecs = 1, int64(time.Since(p.bgsave.start).Seconds())
+	}
+	b.int("rdb_bgsave_in_progress", int64(inProgress))
 	b.int("rdb_last_save_time", s.lastSaveTime())
-	b.str("rdb_last_bgsave_status", "ok")
-	b.int("rdb_last_bgsave_time_sec", -1)
-	b.int("rdb_current_bgsave_time_sec", -1)
-	b.int("rdb_saves", 0)
+	b.str("rdb_last_bgsave_status", map[bool]string{true: "ok", false: "err"}[p.lastBgsaveOK])
+	b.int("rdb_last_bgsave_time_sec", p.lastBgsaveSecs)
+	b.int("rdb_current_bgsave_time_sec", curSecs)
+	b.int("rdb_saves", p.saves)
 	b.int("rdb_last_cow_size", 0)
-	b.int("rdb_last_load_keys_expired", 0)
-	b.int("rdb_last_load_keys_loaded", 0)
-	b.int("aof_enabled", 0)
-	b.int("aof_rewrite_in_progress", 0)
-	b.int("aof_rewrite_scheduled", 0)
-	b.int("aof_last_rewrite_time_sec", -1)
-	b.int("aof_current_rewrite_time_sec", -1)
-	b.str("aof_last_bgrewrite_status", "ok")
-	b.int("aof_rewrites", 0)
-	b.int("aof_rewrites_consecutive_failures", 0)
-	b.str("aof_last_write_status", "ok")
-	b.int("aof_last_cow_size", 0)
+	b.int("rdb_last_load_keys_expired", p.expiredOnLoad)
+	b.int("rdb_last_load_keys_loaded", p.loadedKeys)
+	s.infoAOF(b)
 	b.int("module_fork_in_progress", 0)
 	b.int("module_fork_last_cow_size", 0)
+	s.infoAOFOn(b)
 }
 
 func (s *Server) infoStats(b *infoBuilder) {
@@ -638,9 +635,9 @@ func (s *Server) infoStats(b *infoBuilder) {
 	b.int("active_defrag_key_misses", 0)
 	b.int("total_active_defrag_time", 0)
 	b.int("current_active_defrag_time", 0)
-	b.int("tracking_total_keys", 0)
-	b.int("tracking_total_items", 0)
-	b.int("tracking_total_prefixes", 0)
+	b.int("tracking_total_keys", int64(len(s.trk.table)))
+	b.int("tracking_total_items", s.trk.items)
+	b.int("tracking_total_prefixes", int64(len(s.trk.prefixes)))
 	b.int("unexpected_error_replies", st.unexpectedErrors)
 	b.int("total_error_replies", st.totalErrorReplies)
 	b.int("dump_payload_sanitizations", 0)

@@ -46,6 +46,7 @@ func (t *watchTable) clientState(c *Client) *clientWatch {
 // single hook for WATCH (and, later, client-side caching); notifyKeyspace calls it for every
 // modification event, so handlers that fire their keyspace event need not call it.
 func (s *Server) signalModifiedKey(dbid int, key []byte) {
+	s.trackingInvalidateKey(key)
 	t := &s.watch
 	if len(t.byClient) == 0 || dbid >= len(t.byKey) || t.byKey[dbid] == nil {
 		return
@@ -288,4 +289,11 @@ func init() {
 		"watch":   watchCommand,
 		"unwatch": unwatchCommand,
 	})
+}
+
+// watchDirty reports whether a change to a key c watches already dooms its EXEC (the 'd'
+// flag of CLIENT LIST).
+func (s *Server) watchDirty(c *Client) bool {
+	cw := s.watch.clientState(c)
+	return cw != nil && cw.dirty
 }

@@ -31,6 +31,8 @@ const (
 // fires its event needs nothing else.
 func (s *Server) notifyKeyspace(class int, event string, key []byte, db int) {
 	if class != notifyKeyMiss && class != notifyNew {
+		// expiry and eviction are the server's changes: no client made them (BCAST NOLOOP)
+		s.trk.serverChange = class == notifyExpired || class == notifyEvicted
 		s.signalModifiedKey(db, key)
 	}
 	flags := s.cfg.Values.NotifyKeyspaceEvents

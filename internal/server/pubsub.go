@@ -388,3 +388,12 @@ func init() {
 		"pubsub|help":          pubsubHelpCommand,
 	})
 }
+
+// subscriptionCounts is what CLIENT LIST reports as sub, psub and ssub.
+func (s *Server) subscriptionCounts(c *Client) (sub, psub, ssub int) {
+	cs := s.pubsub.clientSubs(c)
+	if cs == nil {
+		return 0, 0, 0
+	}
+	return len(cs[subChannel]), len(cs[subPattern]), len(cs[subShard])
+}

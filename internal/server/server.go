@@ -53,9 +53,14 @@ type Server struct {
 	prop       propagator
 	pause      pauseState
 	intro      introspection // INFO, DEBUG and SHUTDOWN state (info.go)
+	blk        blockingState // clients in blocking commands (blocking.go)
+	scripts    scriptState   // Lua scripts and functions (scripting.go, functions.go)
 	watch      watchTable    // WATCHed keys (multi.go)
 	pubsub     pubsubState   // channels and patterns (pubsub.go)
+	trk        trackingState // client-side caching (tracking.go)
 	curClient  *Client       // the client whose batch is executing, nil in the cron
+	persist    persistState  // RDB saves and loading (rdb.go)
+	aof        aofState      // the append-only file (aof.go)
 
 	// Values read on hot paths outside the lock, kept in sync by config hooks.
 	queryBufLimit atomic.Int64
@@ -63,7 +68,8 @@ type Server struct {
 	passSet       atomic.Bool
 
 	hz              int
-	activeExpireOff bool // DEBUG SET-ACTIVE-EXPIRE 0
+	prefetchSink    uint32 // keeps the prefetch loads observable
+	activeExpireOff bool   // DEBUG SET-ACTIVE-EXPIRE 0
 	shuttingDown    atomic.Bool
 	done            chan struct{}
 	shutdownOnce    sync.Once
@@ -108,6 +114,8 @@ func New(cfg *config.Config, log *Logger) *Server {
 	}
 	s.commands = buildCommandTable()
 	s.installHooks()
+	s.initPersistence()
+	s.initAOF()
 	s.now = time.Now().UnixMilli()
 	return s
 }
@@ -290,6 +298,7 @@ func (s *Server) unlinkClient(c *Client) {
 	}
 	s.unwatchAll(c)
 	s.unsubscribeAll(c)
+	s.disableTracking(c)
 	s.mu.Unlock()
 }
 
@@ -334,3 +343,16 @@ func (s *Server) cfgBool(name string) bool {
 	v, _ := s.cfg.GetBool(name)
 	return v
 }
+
+// processStart anchors the cheap clocks below: reading only the monotonic clock costs one
+// vDSO call where time.Now costs two, and these run for every command.
+var (
+	processStart   = time.Now()
+	processStartMs = processStart.UnixMilli()
+)
+
+// monoNow is the monotonic time since the process started.
+func monoNow() time.Duration { return time.Since(processStart) }
+
+// unixMs approximates the wall clock in unix ms from the monotonic clock (client idle times).
+func unixMs() int64 { return processStartMs + int64(monoNow()/time.Millisecond) }

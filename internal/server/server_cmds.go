@@ -68,12 +68,9 @@ func shutdownCommand(c *Client) {
 // shutdownForce) when they fail, which keeps the server running.
 func (s *Server) prepareForShutdown(flags int) error {
 	s.log.Warningf("User requested shutdown...")
-	return nil
+	s.aofShutdown()
+	return s.shutdownSave(flags)
 }
-
-// lastSaveTime is the unix time of the last successful save; with no persistence yet it is
-// the start time, as for a Redis that has never saved.
-func (s *Server) lastSaveTime() int64 { return s.startTime.Unix() }
 
 func timeCommand(c *Client) {
 	now := time.Now()

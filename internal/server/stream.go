@@ -612,10 +612,6 @@ type xreadRequest struct {
 	ids      []stream.ID // exclusive lower bounds; MaxID stands for ">"
 }
 
-// xreadBlock is the hook where the blocking helper suspends c on req.keys; it reports
-// whether it did. Until then a BLOCK with nothing to serve replies as a timeout.
-func (c *Client) xreadBlock(req *xreadRequest) bool { return false }
-
 func xreadCommand(c *Client) { xreadGeneric(c, false) }
 
 func xreadGeneric(c *Client, group bool) {

@@ -515,8 +515,8 @@ func incrDecr(c *Client, incr int64) {
 	} else {
 		c.db.setString(key, b, encInt, false)
 	}
-	c.w.Int(v)
 	c.srv.notifyKeyspace(notifyString, "incrby", key, c.db.id)
+	c.w.Int(v)
 	c.srv.dirty++
 }
 

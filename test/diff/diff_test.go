@@ -112,6 +112,36 @@ type side struct {
 	srv   *testutil.Server
 	proto int
 	conn  *testutil.RawConn
+	// others holds the connections a !conn directive switched away from, by number; the
+	// script's first connection is number 1.
+	others map[int]*testutil.RawConn
+	cur    int
+}
+
+// use makes connection n current, opening it (on DB 0, in the script's protocol) the first
+// time.
+func (s *side) use(t testing.TB, n int) {
+	t.Helper()
+	if n == s.cur {
+		return
+	}
+	if s.others == nil {
+		s.others = map[int]*testutil.RawConn{}
+	}
+	s.others[s.cur] = s.conn
+	s.conn, s.cur = s.others[n], n
+	delete(s.others, n)
+	if s.conn == nil {
+		s.dial(t)
+	}
+}
+
+func (s *side) closeAll() {
+	s.conn.Close()
+	for n, c := range s.others {
+		c.Close()
+		delete(s.others, n)
+	}
 }
 
 func (s *side) do(args ...string) ([]byte, error) {
@@ -142,8 +172,14 @@ const closedReply = "(connection closed)"
 func (s *side) connect(t testing.TB) {
 	t.Helper()
 	if s.conn != nil {
-		s.conn.Close()
+		s.closeAll()
 	}
+	s.cur = 1
+	s.dial(t)
+}
+
+func (s *side) dial(t testing.TB) {
+	t.Helper()
 	s.conn = testutil.DialRaw(t, s.srv.Addr)
 	if s.proto == 3 {
 		reply, err := s.do("HELLO", "3")
@@ -171,8 +207,8 @@ func runScript(t testing.TB, steps []Step, proto int, oracle, subject *testutil.
 		s.reset(t)
 	}
 	defer func() {
-		want.conn.Close()
-		got.conn.Close()
+		want.closeAll()
+		got.closeAll()
 	}()
 
 	for _, st := range steps {
@@ -192,6 +228,10 @@ func runScript(t testing.TB, steps []Step, proto int, oracle, subject *testutil.
 		case Reconnect:
 			want.connect(t)
 			got.connect(t)
+			continue
+		case Conn:
+			want.use(t, st.Conn)
+			got.use(t, st.Conn)
 			continue
 		case Send:
 			if errW = want.conn.Send(st.Bytes); errW == nil {

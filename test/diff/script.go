@@ -38,6 +38,7 @@ const (
 	Raw                   // !raw: send Bytes, compare one reply
 	Send                  // !send: send Bytes, read nothing
 	Read                  // !read: compare one more reply
+	Conn                  // !conn N: send the following lines on connection N
 )
 
 // Step is one line of a script that does something.
@@ -53,6 +54,8 @@ type Step struct {
 	Pattern *regexp.Regexp
 	// Proto restricts the step to one protocol version (2 or 3); 0 runs it on both.
 	Proto int
+	// Conn is the connection number of a !conn step.
+	Conn int
 }
 
 // Where returns file:line for messages.
@@ -65,6 +68,8 @@ func (s Step) Command() string {
 		return fmt.Sprintf("(raw) %s", QuoteArg(string(s.Bytes)))
 	case Read:
 		return "(reading one more reply)"
+	case Conn:
+		return fmt.Sprintf("(switching to connection %d)", s.Conn)
 	}
 	out := make([]string, len(s.Args))
 	for i, a := range s.Args {
@@ -169,6 +174,12 @@ func parseDirective(line string, block *int) (*Step, error) {
 		return noArgs(Reset)
 	case "!reconnect":
 		return noArgs(Reconnect)
+	case "!conn":
+		n, err := strconv.Atoi(rest)
+		if err != nil || n < 1 || n > 8 {
+			return nil, fmt.Errorf("!conn wants a connection number between 1 and 8, got %q", rest)
+		}
+		return &Step{Kind: Conn, Conn: n}, nil
 	case "!read":
 		return noArgs(Read)
 	case "!raw", "!send":

@@ -1,0 +1,720 @@
+package server
+
+// The append-only file, Redis 7.0's multi-part layout: appenddirname holds a manifest, one
+// base file (an RDB with aof-use-rdb-preamble, else commands) and incremental files of
+// commands. The AOF is one consumer of the propagation stream.
+//
+// Durability without holding the lock. Feed (under s.mu, once per batch) only appends the
+// batch's bytes to a pending buffer and wakes the writer goroutine, which writes whatever
+// accumulated and, with appendfsync always, fsyncs it: batches of several clients that
+// arrive while one fsync runs share the next one (group commit). With always, a client's
+// replies are held back until the fsync covering everything fed before its batch ended has
+// completed: executeBatch records that offset in c.syncTarget and flush waits on it, outside
+// the lock. With everysec the goroutine writes as data arrives and fsyncs once a second;
+// with no it never fsyncs; in both cases nobody waits.
+//
+// Lock order: s.mu, then aofWriter.mu, then aofState.dmu.
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/sard-kv/sard/internal/aof"
+)
+
+// appendfsync policies.
+const (
+	fsyncEverysec int32 = iota
+	fsyncAlways
+	fsyncNo
+)
+
+// aofState is the AOF side of the server. Fields without a comment are under s.mu.
+type aofState struct {
+	on          bool // appendonly in effect (Redis's AOF_ON or AOF_WAIT_REWRITE)
+	waitRewrite bool // turned on at run time: the manifest is written once the first base exists
+	prefix      string
+	dir         string
+	manifest    *aof.Manifest
+	w           *aofWriter
+	rw          *aofRewrite
+	scheduled   bool
+
+	rewrites        int64
+	failures        int64 // consecutive failed rewrites
+	lastRewriteOK   bool
+	lastRewriteSecs int64
+	rewriteBase     int64 // aof_rewrite_base_size: the AOF's size after the last rewrite or load
+	baseSize        int64 // size of the base file
+	incrSize        int64 // size of the incremental files before the current one
+
+	// Durability progress of the whole stream, across writers: fed counts bytes handed to
+	// the AOF, synced those written (and fsynced under always). Waiters sleep on dcond.
+	fed    atomic.Int64
+	synced atomic.Int64
+	dmu    sync.Mutex
+	dcond  *sync.Cond
+}
+
+func (s *Server) initAOF() {
+	a := &s.aof
+	a.dcond = sync.NewCond(&a.dmu)
+	a.lastRewriteOK = true
+	a.lastRewriteSecs = -1
+	a.prefix = s.cfgStr("appendfilename")
+	a.dir = s.cfgStr("appenddirname")
+	s.cfg.OnApply("appendonly", func() error {
+		if s.cfgBool("appendonly") {
+			return s.startAppendOnly()
+		}
+		s.stopAppendOnly()
+		return nil
+	})
+	s.cfg.OnApply("appendfsync", func() error {
+		if a.w != nil {
+			a.w.policy.Store(s.fsyncPolicy())
+		}
+		return nil
+	})
+	s.cfg.OnApply("aof-timestamp-enabled", func() error {
+		if a.w != nil {
+			a.w.timestamps = s.cfgBool("aof-timestamp-enabled")
+		}
+		return nil
+	})
+}
+
+func (s *Server) fsyncPolicy() int32 {
+	switch s.cfgStr("appendfsync") {
+	case "always":
+		return fsyncAlways
+	case "no":
+		return fsyncNo
+	}
+	return fsyncEverysec
+}
+
+func (a *aofState) path(name string) string { return filepath.Join(a.dir, name) }
+
+// markSynced publishes durability progress and wakes the clients waiting for it.
+func (a *aofState) markSynced(off int64) {
+	a.dmu.Lock()
+	if off > a.synced.Load() {
+		a.synced.Store(off)
+	}
+	a.dcond.Broadcast()
+	a.dmu.Unlock()
+}
+
+// waitSynced blocks until everything up to off is durable (flush, outside the lock).
+func (a *aofState) waitSynced(off int64) {
+	if a.synced.Load() >= off {
+		return
+	}
+	a.dmu.Lock()
+	for a.synced.Load() < off {
+		a.dcond.Wait()
+	}
+	a.dmu.Unlock()
+}
+
+// aofSyncPoint records, at the end of a batch, how much of the stream must be durable before
+// the client's replies may leave: with appendfsync always, everything fed so far.
+func (s *Server) aofSyncPoint(c *Client) {
+	if w := s.aof.w; w != nil && w.policy.Load() == fsyncAlways {
+		if fed := s.aof.fed.Load(); fed > s.aof.synced.Load() {
+			c.syncTarget.Store(fed)
+		}
+	}
+}
+
+// waitDurable is flush's gate: replies wait for the fsync their batch needs.
+func (c *Client) waitDurable() {
+	if t := c.syncTarget.Load(); t > 0 {
+		c.srv.aof.waitSynced(t)
+	}
+}
+
+// aofWriter owns the current incremental file and the goroutine that writes it.
+type aofWriter struct {
+	a          *aofState
+	log        *Logger
+	policy     atomic.Int32
+	noSyncNow  atomic.Bool // no-appendfsync-on-rewrite while a rewrite runs
+	timestamps bool        // aof-timestamp-enabled (under s.mu, read by Feed)
+	lastTS     int64       // second of the last #TS annotation (under s.mu)
+
+	mu        sync.Mutex
+	cond      *sync.Cond
+	f         *os.File
+	pending   []byte
+	spare     []byte
+	busy      bool // the goroutine is writing outside mu
+	size      atomic.Int64
+	unsynced  bool // written since the last fsync
+	lastFsync time.Time
+	writeErr  atomic.Pointer[string]
+	delayed   atomic.Int64 // fsyncs postponed by no-appendfsync-on-rewrite (aof_delayed_fsync)
+
+	kick chan struct{}
+	quit chan struct{}
+	done chan struct{}
+}
+
+func newAOFWriter(a *aofState, log *Logger, f *os.File, size int64, policy int32) *aofWriter {
+	w := &aofWriter{a: a, log: log, f: f, kick: make(chan struct{}, 1), quit: make(chan struct{}), done: make(chan struct{})}
+	w.cond = sync.NewCond(&w.mu)
+	w.size.Store(size)
+	w.policy.Store(policy)
+	w.lastFsync = time.Now()
+	go w.run()
+	return w
+}
+
+// Feed takes a batch of the propagation stream (under s.mu): it never blocks on the disk.
+func (w *aofWriter) Feed(b []byte) {
+	w.mu.Lock()
+	if w.timestamps {
+		if sec := time.Now().Unix(); sec > w.lastTS {
+			w.lastTS = sec
+			ts := "#TS:" + strconv.FormatInt(sec, 10) + "\r\n"
+			w.pending = append(w.pending, ts...)
+			w.a.fed.Add(int64(len(ts)))
+		}
+	}
+	w.pending = append(w.pending, b...)
+	w.a.fed.Add(int64(len(b)))
+	w.mu.Unlock()
+	select {
+	case w.kick <- struct{}{}:
+	default:
+	}
+}
+
+func (w *aofWriter) run() {
+	defer close(w.done)
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-w.kick:
+		case <-tick.C:
+		case <-w.quit:
+			return
+		}
+		w.writeOnce(false)
+		if w.policy.Load() == fsyncEverysec {
+			w.fsyncEverysec()
+		}
+	}
+}
+
+// writeOnce writes what is pending and, under always (or when force), fsyncs it. It runs on
+// the goroutine, or on a caller that needs the file up to date (switching files, shutdown).
+func (w *aofWriter) writeOnce(force bool) error {
+	w.mu.Lock()
+	for w.busy {
+		w.cond.Wait()
+	}
+	if len(w.pending) == 0 && !(force && w.unsynced) {
+		w.mu.Unlock()
+		return nil
+	}
+	buf := w.pending
+	w.pending = w.spare[:0]
+	w.spare = nil
+	target := w.a.fed.Load()
+	f := w.f
+	w.busy = true
+	w.mu.Unlock()
+
+	var err error
+	if len(buf) > 0 {
+		var n int
+		n, err = f.Write(buf)
+		if err != nil && n > 0 {
+			// Take the partial command back out, as Redis does, so the file stays loadable.
+			if terr := f.Truncate(w.size.Load()); terr != nil {
+				w.log.Warningf("Could not remove short write from the append-only file. Redis may refuse to load the AOF the next time it starts.  ftruncate: %v", terr)
+			}
+		}
+	}
+	didSync := false
+	if err == nil && (force || w.policy.Load() == fsyncAlways) {
+		if w.noSyncNow.Load() && !force {
+			w.delayed.Add(1)
+		} else if err = fdatasync(f); err == nil {
+			didSync = true
+			w.lastFsync = time.Now()
+		}
+	}
+
+	w.mu.Lock()
+	w.busy = false
+	if err != nil {
+		// Keep the bytes: they are retried on the next round.
+		w.pending = append(buf, w.pending...)
+		msg := err.Error()
+		w.writeErr.Store(&msg)
+	} else {
+		w.size.Add(int64(len(buf)))
+		if didSync {
+			w.unsynced = false
+		} else if len(buf) > 0 {
+			w.unsynced = true
+		}
+		w.writeErr.Store(nil)
+		if cap(buf) <= 1<<20 {
+			w.spare = buf[:0]
+		}
+	}
+	w.cond.Broadcast()
+	w.mu.Unlock()
+	if err != nil {
+		if w.policy.Load() == fsyncAlways {
+			// Redis exits: acknowledging writes that are not on disk would break the policy.
+			w.log.Warningf("Can't recover from AOF write error when the AOF fsync policy is 'always'. Exiting...")
+			os.Exit(1)
+		}
+		w.log.Warningf("Error writing to the AOF file: %v", err)
+		return err
+	}
+	w.a.markSynced(target)
+	return nil
+}
+
+func (w *aofWriter) fsyncEverysec() {
+	w.mu.Lock()
+	due := w.unsynced && time.Since(w.lastFsync) >= time.Second && !w.busy
+	f := w.f
+	w.mu.Unlock()
+	if !due {
+		return
+	}
+	if w.noSyncNow.Load() {
+		w.delayed.Add(1)
+		return
+	}
+	if err := fdatasync(f); err != nil {
+		w.log.Warningf("Can't persist the AOF file: fsync: %v", err)
+		return
+	}
+	w.mu.Lock()
+	w.unsynced = false
+	w.lastFsync = time.Now()
+	w.mu.Unlock()
+}
+
+// switchFile makes f the file new commands go to, after writing and syncing everything fed
+// so far into the old one, which it returns. Called with s.mu held, so nothing is fed
+// meanwhile.
+func (w *aofWriter) switchFile(f *os.File) (*os.File, error) {
+	if err := w.writeOnce(true); err != nil {
+		return nil, err
+	}
+	w.mu.Lock()
+	old := w.f
+	w.f = f
+	w.size.Store(0)
+	w.unsynced = false
+	w.lastTS = 0
+	w.mu.Unlock()
+	return old, nil
+}
+
+// stop writes and syncs what is left and ends the goroutine.
+func (w *aofWriter) stop() error {
+	close(w.quit)
+	<-w.done
+	err := w.writeOnce(true)
+	w.f.Close()
+	return err
+}
+
+func (w *aofWriter) pendingLen() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.pending)
+}
+
+// ---- manifest and files ----
+
+// persistManifest writes m as the manifest: a temporary file, fsynced, renamed over the old
+// one, then the directory synced, so a crash leaves either manifest whole.
+func (s *Server) persistManifest(m *aof.Manifest) error {
+	a := &s.aof
+	tmp := a.path(aof.TempManifestName(a.prefix))
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err == nil {
+		_, err = f.Write(m.Marshal())
+		if err == nil {
+			err = f.Sync()
+		}
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err == nil {
+		err = os.Rename(tmp, a.path(aof.ManifestName(a.prefix)))
+	}
+	if err != nil {
+		s.log.Warningf("Can't persist the AOF manifest file %s: %v", aof.ManifestName(a.prefix), err)
+		os.Remove(tmp)
+		return err
+	}
+	syncDir(a.path(aof.ManifestName(a.prefix)))
+	return nil
+}
+
+func (s *Server) ensureAOFDir() error {
+	if err := os.MkdirAll(s.aof.dir, 0o755); err != nil {
+		s.log.Warningf("Can't open or create append-only dir %s: %v", s.aof.dir, err)
+		return err
+	}
+	return nil
+}
+
+// openIncr creates (or with appendOnly opens) an incremental file for appending.
+func (s *Server) openIncr(name string, create bool) (*os.File, int64, error) {
+	flags := os.O_WRONLY | os.O_APPEND | os.O_CREATE
+	if create {
+		flags |= os.O_TRUNC
+	}
+	f, err := os.OpenFile(s.aof.path(name), flags, 0o644)
+	if err != nil {
+		s.log.Warningf("Can't open the append-only file %s: %v", name, err)
+		return nil, 0, err
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, 0, err
+	}
+	if create {
+		syncDir(s.aof.path(name))
+	}
+	return f, st.Size(), nil
+}
+
+// deleteHistory removes the history files in the background and drops them from the
+// manifest, as Redis's aofDelHistoryFiles.
+func (s *Server) deleteHistory() {
+	a := &s.aof
+	if a.manifest == nil || len(a.manifest.History) == 0 {
+		return
+	}
+	m := a.manifest.Clone()
+	hist := m.History
+	m.History = nil
+	if s.persistManifest(m) != nil {
+		return
+	}
+	a.manifest = m
+	for _, h := range hist {
+		s.log.Noticef("Removing the history file %s in the background", h.Name)
+	}
+	go func() {
+		for _, h := range hist {
+			os.Remove(a.path(h.Name))
+		}
+	}()
+}
+
+// attachAOF makes the writer a consumer of the propagation stream.
+func (s *Server) attachAOF(w *aofWriter) {
+	s.aof.w = w
+	w.timestamps = s.cfgBool("aof-timestamp-enabled")
+	s.prop.consumers = append(s.prop.consumers, w)
+	s.prop.db = -1 // a file's commands start in database 0: the first needs a SELECT
+}
+
+func (s *Server) detachAOF() {
+	w := s.aof.w
+	if w == nil {
+		return
+	}
+	s.prop.flush() // commands of this batch so far belong in the file
+	for i, c := range s.prop.consumers {
+		if c == StreamConsumer(w) {
+			s.prop.consumers = append(s.prop.consumers[:i], s.prop.consumers[i+1:]...)
+			break
+		}
+	}
+	s.aof.w = nil
+	if err := w.stop(); err != nil {
+		s.log.Warningf("Error writing the AOF file on stop: %v", err)
+	}
+	s.aof.markSynced(s.aof.fed.Load()) // nobody may wait for a file that is gone
+}
+
+// ---- start-up, run-time switches, shutdown ----
+
+// StartAOF loads the AOF (appendonly yes) and opens it for appending; the process wrapper
+// calls it after LoadDataAtStartup. An error means the server must not start.
+func (s *Server) StartAOF() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.cfgBool("appendonly") {
+		return nil
+	}
+	if err := s.loadAppendOnlyFiles(); err != nil {
+		return err
+	}
+	return s.openAOFOnStart()
+}
+
+// openAOFOnStart is aofOpenIfNeededOnServerStart: it creates the base when there is no AOF
+// at all, then opens the newest incremental file or creates one.
+func (s *Server) openAOFOnStart() error {
+	a := &s.aof
+	if err := s.ensureAOFDir(); err != nil {
+		return err
+	}
+	if a.manifest == nil {
+		a.manifest = &aof.Manifest{}
+	}
+	m := a.manifest.Clone()
+	if m.Empty() {
+		name := m.NewBase(a.prefix, s.cfgBool("aof-use-rdb-preamble"))
+		size, err := s.writeBaseSync(a.path(name))
+		if err != nil {
+			s.log.Warningf("Can't create the AOF base file %s: %v", name, err)
+			return err
+		}
+		a.baseSize = size
+		s.log.Noticef("Creating AOF base file %s on server start", name)
+	}
+	var f *os.File
+	var size int64
+	var err error
+	if len(m.Incr) > 0 {
+		name := m.Incr[len(m.Incr)-1].Name
+		if f, size, err = s.openIncr(name, false); err != nil {
+			return err
+		}
+		s.log.Noticef("Opening AOF incr file %s on server start", name)
+		a.incrSize -= size // the current file is counted by the writer
+	} else {
+		name := m.NewIncr(a.prefix)
+		if f, size, err = s.openIncr(name, true); err != nil {
+			return err
+		}
+		s.log.Noticef("Creating AOF incr file %s on server start", name)
+	}
+	if !bytes.Equal(m.Marshal(), a.manifest.Marshal()) || !s.manifestOnDisk() {
+		if err := s.persistManifest(m); err != nil {
+			f.Close()
+			return err
+		}
+	}
+	a.manifest = m
+	a.on = true
+	a.rewriteBase = a.baseSize + a.incrSize + size
+	s.attachAOF(newAOFWriter(a, s.log, f, size, s.fsyncPolicy()))
+	s.deleteHistory()
+	return nil
+}
+
+func (s *Server) manifestOnDisk() bool {
+	_, err := os.Stat(s.aof.path(aof.ManifestName(s.aof.prefix)))
+	return err == nil
+}
+
+// startAppendOnly is CONFIG SET appendonly yes: the AOF is built by a rewrite of the
+// dataset; until it completes the server is in Redis's AOF_WAIT_REWRITE state.
+func (s *Server) startAppendOnly() error {
+	a := &s.aof
+	if a.on {
+		return nil
+	}
+	if err := s.ensureAOFDir(); err != nil {
+		return err
+	}
+	if a.manifest == nil {
+		m, err := s.readManifest()
+		if err != nil {
+			m = &aof.Manifest{}
+		}
+		a.manifest = m
+	}
+	a.on, a.waitRewrite = true, true
+	if a.rw != nil {
+		s.killRewrite()
+	}
+	if s.persist.bgsave != nil {
+		a.scheduled = true
+		s.log.Noticef("AOF was enabled but there is already another background operation. An AOF background was scheduled to start when possible.")
+		return nil
+	}
+	if err := s.rewriteStart(); err != nil {
+		a.on, a.waitRewrite = false, false
+		s.log.Warningf("Redis needs to enable the AOF but can't trigger a background AOF rewrite operation. Check the above logs for more info about the error.")
+		return errors.New("Failed to start AOF")
+	}
+	return nil
+}
+
+// stopAppendOnly is CONFIG SET appendonly no.
+func (s *Server) stopAppendOnly() {
+	a := &s.aof
+	if !a.on {
+		return
+	}
+	if a.rw != nil {
+		s.log.Noticef("Killing running AOF rewrite child")
+		s.killRewrite()
+	}
+	s.detachAOF()
+	a.on, a.waitRewrite, a.scheduled = false, false, false
+}
+
+// aofShutdown is prepareForShutdown's AOF part: stop a rewrite, write and fsync the rest.
+func (s *Server) aofShutdown() {
+	a := &s.aof
+	if a.rw != nil {
+		s.log.Warningf("There is a child rewriting the AOF. Killing it!")
+		s.killRewrite()
+	}
+	if a.w != nil {
+		s.log.Noticef("Calling fsync() on the AOF file.")
+		s.detachAOF()
+	}
+}
+
+// ---- cron, commands, INFO ----
+
+const aofRewriteItemsPerCmd = 64 // Redis's AOF_REWRITE_ITEMS_PER_CMD
+
+// aofCron starts scheduled and automatic rewrites (serverCron's AOF part).
+func (s *Server) aofCron() {
+	a := &s.aof
+	if a.rw != nil || s.persist.bgsave != nil {
+		return
+	}
+	if a.scheduled {
+		if s.rewriteStart() == nil {
+			a.scheduled = false
+		}
+		return
+	}
+	if !a.on || a.waitRewrite || a.w == nil {
+		return
+	}
+	perc := s.cfgInt("auto-aof-rewrite-percentage")
+	cur := s.aofCurrentSize()
+	if perc > 0 && cur > s.cfgInt("auto-aof-rewrite-min-size") {
+		base := max(a.rewriteBase, 1)
+		if growth := cur*100/base - 100; growth >= perc {
+			s.log.Noticef("Starting automatic rewriting of AOF on %d%% growth", growth)
+			s.rewriteStart()
+		}
+	}
+}
+
+func (s *Server) aofCurrentSize() int64 {
+	a := &s.aof
+	size := a.baseSize + a.incrSize
+	if a.w != nil {
+		size += a.w.size.Load()
+	}
+	return size
+}
+
+func bgrewriteaofCommand(c *Client) {
+	s := c.srv
+	switch {
+	case s.aof.rw != nil:
+		c.w.Error("ERR Background append only file rewriting already in progress")
+	case s.persist.bgsave != nil || s.prop.blockDepth > 0:
+		s.aof.scheduled = true
+		c.w.Status("Background append only file rewriting scheduled")
+	case s.rewriteStart() == nil:
+		c.w.Status("Background append only file rewriting started")
+	default:
+		c.w.Error("ERR Can't execute an AOF background rewriting. Please check the server logs for more information.")
+	}
+}
+
+// debugLoadAOF is DEBUG LOADAOF: write out the AOF, empty the dataset and load it again.
+func debugLoadAOF(c *Client) {
+	s := c.srv
+	if s.aof.w != nil {
+		s.prop.flush()
+		s.aof.w.writeOnce(true)
+	}
+	for _, db := range s.dbs {
+		db.ks.Clear()
+	}
+	if err := s.loadAppendOnlyFiles(); err != nil {
+		c.w.Error("ERR Error loading the AOF: " + err.Error())
+		return
+	}
+	s.dirty = 0
+	s.log.Warningf("Append Only File loaded by DEBUG LOADAOF")
+	c.w.OK()
+}
+
+// infoAOF writes INFO persistence's aof_* fields up to aof_last_cow_size.
+func (s *Server) infoAOF(b *infoBuilder) {
+	a := &s.aof
+	b.int("aof_enabled", boolInt(a.on))
+	b.int("aof_rewrite_in_progress", boolInt(a.rw != nil))
+	b.int("aof_rewrite_scheduled", boolInt(a.scheduled))
+	b.int("aof_last_rewrite_time_sec", a.lastRewriteSecs)
+	cur := int64(-1)
+	if a.rw != nil {
+		cur = int64(time.Since(a.rw.start).Seconds())
+	}
+	b.int("aof_current_rewrite_time_sec", cur)
+	b.str("aof_last_bgrewrite_status", okErr(a.lastRewriteOK))
+	b.int("aof_rewrites", a.rewrites)
+	b.int("aof_rewrites_consecutive_failures", a.failures)
+	b.str("aof_last_write_status", okErr(a.w == nil || a.w.writeErr.Load() == nil))
+	b.int("aof_last_cow_size", 0)
+}
+
+// infoAOFOn writes the fields Redis adds when the AOF is on.
+func (s *Server) infoAOFOn(b *infoBuilder) {
+	a := &s.aof
+	if !a.on {
+		return
+	}
+	var pending, delayed int64
+	if a.w != nil {
+		pending = int64(a.w.pendingLen())
+		delayed = a.w.delayed.Load()
+	}
+	b.int("aof_current_size", s.aofCurrentSize())
+	b.int("aof_base_size", a.rewriteBase)
+	b.int("aof_pending_rewrite", boolInt(a.scheduled))
+	b.int("aof_buffer_length", pending)
+	b.int("aof_pending_bio_fsync", 0)
+	b.int("aof_delayed_fsync", delayed)
+}
+
+// aofBufferLen is mem_aof_buffer.
+func (s *Server) aofBufferLen() int64 {
+	if s.aof.w == nil {
+		return 0
+	}
+	return int64(s.aof.w.pendingLen())
+}
+
+func okErr(ok bool) string {
+	if ok {
+		return "ok"
+	}
+	return "err"
+}
+
+func init() {
+	register(map[string]func(*Client){
+		"bgrewriteaof": bgrewriteaofCommand,
+	})
+}
