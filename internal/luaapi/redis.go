@@ -69,14 +69,14 @@ func statusReply(L *lua.LState) int {
 		L.Push(errTable(L, "ERR wrong number or type of arguments"))
 		return 1
 	}
-	t := L.NewTable()
+	t := L.CreateTable(0, 1)
 	t.RawSetString("ok", msg)
 	L.Push(t)
 	return 1
 }
 
 func errTable(L *lua.LState, msg string) *lua.LTable {
-	t := L.NewTable()
+	t := L.CreateTable(0, 1)
 	t.RawSetString("err", lua.LString(msg))
 	return t
 }
@@ -229,7 +229,7 @@ func (s *State) parseReply(b []byte, depth int) (lua.LValue, []byte, bool) {
 	line, rest := b[1:i], b[i+2:]
 	switch b[0] {
 	case '+':
-		t := L.NewTable()
+		t := L.CreateTable(0, 1)
 		t.RawSetString("ok", lua.LString(line))
 		return t, rest, true
 	case '-':
@@ -271,7 +271,12 @@ func (s *State) parseReply(b []byte, depth int) (lua.LValue, []byte, bool) {
 		if n < 0 {
 			return lua.LFalse, rest, true
 		}
-		inner := L.NewTable()
+		var inner *lua.LTable
+		if b[0] == '*' || b[0] == '>' {
+			inner = L.CreateTable(min(n, 1024), 0)
+		} else {
+			inner = L.CreateTable(0, min(n, 1024))
+		}
 		for k := 0; k < n; k++ {
 			var key, val lua.LValue
 			var ok bool
@@ -294,11 +299,11 @@ func (s *State) parseReply(b []byte, depth int) (lua.LValue, []byte, bool) {
 		}
 		switch b[0] {
 		case '%':
-			t := L.NewTable()
+			t := L.CreateTable(0, 1)
 			t.RawSetString("map", inner)
 			return t, rest, true
 		case '~':
-			t := L.NewTable()
+			t := L.CreateTable(0, 1)
 			t.RawSetString("set", inner)
 			return t, rest, true
 		}
@@ -309,11 +314,11 @@ func (s *State) parseReply(b []byte, depth int) (lua.LValue, []byte, bool) {
 		return lua.LBool(len(line) > 0 && line[0] == 't'), rest, true
 	case ',':
 		f, _ := strconv.ParseFloat(strings.TrimSuffix(strings.ToLower(string(line)), "\x00"), 64)
-		t := L.NewTable()
+		t := L.CreateTable(0, 1)
 		t.RawSetString("double", lua.LNumber(f))
 		return t, rest, true
 	case '(':
-		t := L.NewTable()
+		t := L.CreateTable(0, 1)
 		t.RawSetString("big_number", lua.LString(line))
 		return t, rest, true
 	case '|':

@@ -47,6 +47,29 @@ func compileMessage(source string, err error) string {
 	return out
 }
 
+// CompileFunction compiles an EVAL body the way Redis does, as the body of a function
+// without parameters ("function() <body> end"): unlike a chunk it is not variadic, which
+// spares every call the vararg table. The wrapper shares the body's first line, so error
+// line numbers are unchanged.
+func (s *State) CompileFunction(body string) (*lua.LFunction, error) {
+	chunk, err := s.Compile("return function() " + body + "\nend")
+	if err != nil {
+		return nil, err
+	}
+	L := s.L
+	base := L.GetTop()
+	defer L.SetTop(base)
+	L.Push(chunk)
+	if err := L.PCall(0, 1, nil); err != nil {
+		return nil, err
+	}
+	fn, ok := L.Get(-1).(*lua.LFunction)
+	if !ok {
+		return nil, fmt.Errorf("%s: script did not compile to a function", s.Source)
+	}
+	return fn, nil
+}
+
 // Call runs fn with args. On failure it returns Redis's error reply text (code included,
 // no leading '-'), naming the script funcname in the " script: ..." suffix.
 func (s *State) Call(fn *lua.LFunction, funcname string, w *resp.Writer, args ...lua.LValue) (errMsg string) {

@@ -35,9 +35,10 @@ func VerifyPayload(p []byte, skipChecksum bool) bool {
 // ErrBadPayload is any payload whose value cannot be read, empty collections included.
 var ErrBadPayload = errors.New("bad data format")
 
-// DecodePayload reads the value of a verified payload.
+// DecodePayload reads the value of a verified payload. Like Redis it reads from the whole
+// payload, so a value whose encoding runs into the footer is read from the footer's bytes.
 func DecodePayload(p []byte, lim Limits) (*Object, error) {
-	d := NewBytesDecoder(p[:len(p)-10])
+	d := NewBytesDecoder(p)
 	t := d.Byte()
 	if d.err != nil || !ValidType(t) {
 		return nil, ErrBadPayload

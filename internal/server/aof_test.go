@@ -186,7 +186,7 @@ func TestAOFInterop(t *testing.T) {
 
 // After a restart sard loads its own AOF, and the layout is Redis's.
 func TestAOFRestartAndLayout(t *testing.T) {
-	sard := testutil.StartSard(t, "--appendonly", "yes", "--appendfsync", "always")
+	sard := testutil.StartSard(t, "--appendonly", "yes")
 	c := sard.Client()
 	aofDataset(t, c)
 	want := aofDigest(t, c)
@@ -344,7 +344,7 @@ func writeLoad(addr string, clients int, stop <-chan struct{}, log *ackLog, seq 
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			c := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1, PoolSize: 1})
+			c := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1, PoolSize: 1, ReadTimeout: 30 * time.Second})
 			defer c.Close()
 			for {
 				select {
@@ -382,7 +382,7 @@ func crashCycles(t *testing.T, cycles int, fsync string, grace time.Duration) {
 		if err := sard.TryStart(); err != nil {
 			t.Fatalf("cycle %d: %v", cycle, err)
 		}
-		c := redis.NewClient(&redis.Options{Addr: sard.Addr})
+		c := redis.NewClient(&redis.Options{Addr: sard.Addr, ReadTimeout: 30 * time.Second})
 		log.mu.Lock()
 		keys := make([]string, 0, len(log.acks))
 		for k, at := range log.acks {

@@ -64,7 +64,7 @@ type blockState struct {
 	where, to int
 	count     int // -1: one element (BLPOP, BRPOP)
 	dst       []byte
-	moveArgs  [][]byte // LMOVE's LEFT/RIGHT as given; nil for BRPOPLPUSH
+	lmove     bool // BLMOVE, propagated as LMOVE (BRPOPLPUSH as RPOPLPUSH)
 	// sorted sets
 	max    bool
 	zcount int64 // -1: BZPOPMIN/BZPOPMAX
@@ -437,24 +437,32 @@ func (s *Server) serveList(c *Client, bs *blockState, key []byte) bool {
 		s.replyBlockedError(c, errWrongType)
 		return true
 	}
+	s.snapshotBeforeKey(db, bs.dst) // the destination is in no key spec of the waking push
 	if !s.listMove(db, key, bs.dst, bs.where, bs.to, &c.w) {
 		return false
 	}
 	argv := [][]byte{[]byte("RPOPLPUSH"), bytes.Clone(key), bytes.Clone(bs.dst)}
-	if bs.moveArgs != nil {
-		argv = [][]byte{[]byte("LMOVE"), bytes.Clone(key), bytes.Clone(bs.dst), bs.moveArgs[0], bs.moveArgs[1]}
+	if bs.lmove {
+		// served after blocking, Redis 7.0 spells the directions in lower case
+		argv = [][]byte{[]byte("LMOVE"), bytes.Clone(key), bytes.Clone(bs.dst), whereWord(bs.where), whereWord(bs.to)}
 	}
 	s.prop.command(db.id, argv, nil)
 	s.signalKeyAsReady(db, bs.dst)
 	return true
 }
 
+func whereWord(where int) []byte {
+	if where == quicklist.Head {
+		return []byte("left")
+	}
+	return []byte("right")
+}
+
 func (s *Server) serveZSet(c *Client, bs *blockState, key []byte) bool {
-	r, z, ok := c.lookupZSet(key, true)
+	_, z, ok := c.lookupZSet(key, true)
 	if !ok || z == nil {
 		return false
 	}
-	_ = r
 	n := int64(z.Len())
 	bzmpop := bs.zcount >= 0
 	if !s.zsetPop(c, [][]byte{key}, bs.max, bs.zcount, true, bzmpop, bzmpop) {
@@ -581,7 +589,7 @@ func blmoveCommand(c *Client) {
 	if !ok {
 		return
 	}
-	blockingMove(c, from, to, c.argv[5], [][]byte{bytes.Clone(c.argv[3]), bytes.Clone(c.argv[4])})
+	blockingMove(c, from, to, c.argv[5], [][]byte{c.argv[3], c.argv[4]})
 }
 
 func brpoplpushCommand(c *Client) {
@@ -605,7 +613,7 @@ func blockingMove(c *Client, from, to int, timeout []byte, moveArgs [][]byte) {
 		if c.srv.dirty != dirty {
 			argv := [][]byte{[]byte("RPOPLPUSH"), bytes.Clone(src), bytes.Clone(dst)}
 			if moveArgs != nil {
-				argv = [][]byte{[]byte("LMOVE"), bytes.Clone(src), bytes.Clone(dst), moveArgs[0], moveArgs[1]}
+				argv = [][]byte{[]byte("LMOVE"), bytes.Clone(src), bytes.Clone(dst), bytes.Clone(moveArgs[0]), bytes.Clone(moveArgs[1])}
 			}
 			c.propArgv = argv
 		}
@@ -616,7 +624,7 @@ func blockingMove(c *Client, from, to int, timeout []byte, moveArgs [][]byte) {
 		return
 	}
 	bs := &blockState{kind: blockList, where: from, to: to, count: -1, deadline: deadline,
-		dst: bytes.Clone(dst), moveArgs: moveArgs}
+		dst: bytes.Clone(dst), lmove: moveArgs != nil}
 	c.srv.block(c, bs, [][]byte{src})
 }
 

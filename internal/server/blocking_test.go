@@ -79,7 +79,7 @@ func blockingScenario(t *testing.T, srv *testutil.Server) []string {
 	}
 	for _, args := range [][]string{{"CLIENT", "UNBLOCK", id, "bogus"}, {"CLIENT", "UNBLOCK", "abc"}, {"CLIENT", "UNBLOCK", "999999"}} {
 		r, err := ctl.Do(args...)
-		note(strings.Join(args, " "), r, err)
+		note(strings.Join(args[3:], " "), r, err)
 	}
 
 	// timeouts, with sub-second precision

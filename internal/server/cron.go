@@ -48,6 +48,7 @@ func (s *Server) cronLoop() {
 		}
 		s.now = time.Now().UnixMilli()
 		s.activeExpireCycle(hz)
+		s.serveReadyKeys() // a stream removed by expiry answers its blocked XREADGROUP clients
 		for _, db := range s.dbs {
 			db.ks.RehashStep(rehashStepsPerCron)
 			db.ks.Compact(compactPagesPerCron)

@@ -88,7 +88,7 @@ func TestDebugMatchesRedis(t *testing.T) {
 // TestDebugRefused checks the enable-debug-command gate and its exact text.
 func TestDebugRefused(t *testing.T) {
 	redis := testutil.StartRedis(t, "--enable-debug-command", "no")
-	sard := testutil.StartSard(t)
+	sard := testutil.StartSard(t, "--enable-debug-command", "no")
 	want, _ := redis.Raw().Do("DEBUG", "PROTOCOL", "string")
 	got, _ := sard.Raw().Do("DEBUG", "PROTOCOL", "string")
 	if string(got) != string(want) || len(want) < 40 {

@@ -14,7 +14,8 @@ import (
 // ones such as enable-debug-command included).
 func newIntroEnv(t *testing.T, args ...string) *kvEnv {
 	t.Helper()
-	cfg, err := config.Load("", args)
+	// No save points: FLUSHALL and SHUTDOWN would write dump.rdb into the package directory.
+	cfg, err := config.Load("", append([]string{"--save", ""}, args...))
 	if err != nil {
 		t.Fatal(err)
 	}

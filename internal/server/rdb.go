@@ -602,6 +602,14 @@ func (s *Server) snapshotBeforeWrite(c *Client, cmd *Command) {
 	}
 }
 
+// snapshotBeforeKey covers a key changed outside the running command's key specs (the
+// destination of a blocked BLMOVE served by another client's push).
+func (s *Server) snapshotBeforeKey(db *DB, key []byte) {
+	if sn := s.persist.bgsave; sn != nil {
+		sn.saveKey(db.id, key)
+	}
+}
+
 // snapshotBeforeDelete covers deletions that no key spec announces (expiry).
 func (s *Server) snapshotBeforeDelete(db *DB, r keyspace.Ref) {
 	if sn := s.persist.bgsave; sn != nil {
@@ -761,14 +769,17 @@ func (s *Server) storeObject(db *DB, key []byte, o *rdb.Object, expireAt int64, 
 	return r, true
 }
 
-// setAccessInfo applies a loaded IDLE or FREQ (RESTORE IDLETIME/FREQ too) when the
-// eviction policy tracks that kind of access.
+// setAccessInfo applies a loaded IDLE or FREQ (RESTORE IDLETIME/FREQ too) as Redis's
+// objectSetLRUOrLFU: the frequency under an LFU policy, the idle time under any other.
 func (s *Server) setAccessInfo(ks *keyspace.DB, r keyspace.Ref, idle int64, freq int) {
-	switch {
-	case idle >= 0 && s.isLRU():
+	if s.isLFU() {
+		if freq >= 0 {
+			ks.SetClock(r, uint32(s.now/60000&0xffff)<<8|uint32(freq&0xff))
+		}
+		return
+	}
+	if idle >= 0 {
 		ks.SetClock(r, uint32(int64(s.lruClock())-idle)&(1<<24-1))
-	case freq >= 0 && s.isLFU():
-		ks.SetClock(r, uint32(s.now/60000&0xffff)<<8|uint32(freq&0xff))
 	}
 }
 

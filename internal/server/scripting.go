@@ -158,7 +158,7 @@ func (s *Server) loadScript(body []byte) (string, *evalScript, string) {
 	if errMsg != "" {
 		return "", nil, errMsg
 	}
-	fn, err := sc.eval.Compile(code)
+	fn, err := sc.eval.CompileFunction(code)
 	if err != nil {
 		return "", nil, "ERR Error compiling script (new function): " + err.Error()
 	}

@@ -55,6 +55,8 @@ func (r *streamRecorder) take(t testing.TB) []string {
 func newKVEnv(t testing.TB, directives ...string) *kvEnv {
 	t.Helper()
 	cfg := config.New()
+	// No save points: FLUSHALL and SHUTDOWN would write dump.rdb into the package directory.
+	directives = append([]string{"save", ""}, directives...)
 	for i := 0; i+1 < len(directives); i += 2 {
 		if err := cfg.Set([][2]string{{directives[i], directives[i+1]}}); err != nil {
 			t.Fatalf("config set %s: %v", directives[i], err)

@@ -952,7 +952,8 @@ func (s *Server) zsetPop(c *Client, keys [][]byte, max bool, count int64, emitKe
 		}
 		c.propArgv = [][]byte{[]byte(name), bytes.Clone(key)}
 		if nested {
-			c.propArgv = append(c.propArgv, strconv.AppendInt(nil, count, 10))
+			// the count actually popped, as Redis propagates it
+			c.propArgv = append(c.propArgv, strconv.AppendInt(nil, k, 10))
 		}
 	}
 	return true
