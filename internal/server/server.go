@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/sard-kv/sard/internal/config"
@@ -175,6 +176,7 @@ func (s *Server) Listen() error {
 				}
 				return fmt.Errorf("Could not create server TCP listening socket %s:%d: %w", addr, port, err)
 			}
+			s.setBacklog(ln)
 			s.listeners = append(s.listeners, ln)
 		}
 		if len(s.listeners) == 0 {
@@ -356,3 +358,22 @@ func monoNow() time.Duration { return time.Since(processStart) }
 
 // unixMs approximates the wall clock in unix ms from the monotonic clock (client idle times).
 func unixMs() int64 { return processStartMs + int64(monoNow()/time.Millisecond) }
+
+// setBacklog applies tcp-backlog: Go listens with the system's somaxconn, and Linux lets a
+// second listen() on the socket change the queue length. Like Redis, warn when the kernel
+// caps it lower.
+func (s *Server) setBacklog(ln net.Listener) {
+	backlog := int(s.cfgInt("tcp-backlog"))
+	if b, err := os.ReadFile("/proc/sys/net/core/somaxconn"); err == nil {
+		if max, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && max < backlog {
+			s.log.Warningf("WARNING: The TCP backlog setting of %d cannot be enforced because /proc/sys/net/core/somaxconn is set to the lower value of %d.", backlog, max)
+		}
+	}
+	sc, ok := ln.(syscall.Conn)
+	if !ok {
+		return
+	}
+	if raw, err := sc.SyscallConn(); err == nil {
+		raw.Control(func(fd uintptr) { syscall.Listen(int(fd), backlog) })
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -238,4 +239,19 @@ func serverSocketTimer(t *testing.T, serverPort, clientPort int) (timer int, whe
 		return int(ty), w, true
 	}
 	return 0, 0, false
+}
+
+// TestTCPBacklog checks tcp-backlog reaches the kernel: ss shows a listening socket's
+// accept queue limit in its Send-Q column.
+func TestTCPBacklog(t *testing.T) {
+	testutil.RequireTool(t, "ss")
+	s := testutil.StartSard(t, "--tcp-backlog", "37")
+	out, err := exec.Command("ss", "-ltnH", "sport = :"+strconv.Itoa(s.Port)).Output()
+	if err != nil {
+		t.Fatalf("ss: %v", err)
+	}
+	fields := strings.Fields(string(out))
+	if len(fields) < 3 || fields[2] != "37" {
+		t.Fatalf("listening socket: %q, want Send-Q 37", out)
+	}
 }
