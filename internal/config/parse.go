@@ -4,116 +4,28 @@ import (
 	"math"
 	"strconv"
 	"strings"
+
+	"github.com/sard-kv/sard/internal/resp"
 )
 
 // splitArgs tokenizes one configuration line the way Redis's sdssplitargs
-// does. ok is false when quotes are unbalanced or a closing quote is glued
-// to the next token.
+// does, with the same splitter inline requests use. ok is false when quotes
+// are unbalanced or a closing quote is glued to the next token.
 func splitArgs(line string) (args []string, ok bool) {
-	i, n := 0, len(line)
-	for {
-		for i < n && isSpace(line[i]) {
-			i++
-		}
-		if i >= n {
-			return args, true
-		}
-		var cur []byte
-		inDQ, inSQ, done := false, false, false
-		for !done {
-			switch {
-			case inDQ:
-				if i >= n {
-					return nil, false
-				}
-				c := line[i]
-				switch {
-				case c == '\\' && i+3 < n && line[i+1] == 'x' && isHex(line[i+2]) && isHex(line[i+3]):
-					cur = append(cur, hexVal(line[i+2])<<4|hexVal(line[i+3]))
-					i += 3
-				case c == '\\' && i+1 < n:
-					i++
-					switch line[i] {
-					case 'n':
-						cur = append(cur, '\n')
-					case 'r':
-						cur = append(cur, '\r')
-					case 't':
-						cur = append(cur, '\t')
-					case 'b':
-						cur = append(cur, '\b')
-					case 'a':
-						cur = append(cur, '\a')
-					default:
-						cur = append(cur, line[i])
-					}
-				case c == '"':
-					// Redis refuses "foo"bar: a closing quote must end the token.
-					if i+1 < n && !isSpace(line[i+1]) {
-						return nil, false
-					}
-					done = true
-				default:
-					cur = append(cur, c)
-				}
-			case inSQ:
-				if i >= n {
-					return nil, false
-				}
-				c := line[i]
-				switch {
-				case c == '\\' && i+1 < n && line[i+1] == '\'':
-					i++
-					cur = append(cur, '\'')
-				case c == '\'':
-					if i+1 < n && !isSpace(line[i+1]) {
-						return nil, false
-					}
-					done = true
-				default:
-					cur = append(cur, c)
-				}
-			default:
-				if i >= n {
-					done = true
-					continue
-				}
-				switch c := line[i]; c {
-				case ' ', '\n', '\r', '\t', 0:
-					done = true
-				case '"':
-					inDQ = true
-				case '\'':
-					inSQ = true
-				default:
-					cur = append(cur, c)
-				}
-			}
-			if i < n {
-				i++
-			}
-		}
-		args = append(args, string(cur))
+	raw, ok := resp.SplitArgs([]byte(line), nil)
+	if !ok {
+		return nil, false
 	}
+	args = make([]string, len(raw))
+	for i, a := range raw {
+		args[i] = string(a)
+	}
+	return args, true
 }
 
+// isSpace is C's isspace in the C locale, as strtoll and strtod skip it.
 func isSpace(c byte) bool {
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'
-}
-
-func isHex(c byte) bool {
-	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')
-}
-
-func hexVal(c byte) byte {
-	switch {
-	case c >= '0' && c <= '9':
-		return c - '0'
-	case c >= 'a' && c <= 'f':
-		return c - 'a' + 10
-	default:
-		return c - 'A' + 10
-	}
 }
 
 // repr quotes s the way Redis's sdscatrepr does, so that splitArgs reads it

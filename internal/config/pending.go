@@ -11,13 +11,12 @@ var Pending = []string{
 	"server_cpulist", "bio_cpulist", "aof_rewrite_cpulist", "bgsave_cpulist",
 
 	// replication
-	"replicaof", "masterauth", "masteruser",
-	"replica-serve-stale-data", "replica-read-only", "replica-lazy-flush",
-	"replica-ignore-maxmemory", "replica-announce-ip", "replica-announce-port",
-	"replica-priority", "replica-announced", "replica-ignore-disk-write-errors",
+	"replica-serve-stale-data", "replica-lazy-flush",
+	"replica-ignore-maxmemory", "replica-announce-ip",
+	"replica-ignore-disk-write-errors",
 	"repl-diskless-sync", "repl-diskless-sync-delay", "repl-diskless-sync-max-replicas",
-	"repl-diskless-load", "repl-disable-tcp-nodelay", "repl-ping-replica-period",
-	"repl-timeout", "repl-backlog-size", "repl-backlog-ttl",
+	"repl-diskless-load", "repl-disable-tcp-nodelay",
+	"repl-backlog-ttl",
 	"min-replicas-to-write", "min-replicas-max-lag", "propagation-error-behavior",
 
 	// cluster

@@ -7,6 +7,8 @@ import (
 	"math/rand/v2"
 	"strconv"
 	"testing"
+
+	"github.com/sard-kv/sard/internal/testutil"
 )
 
 func TestCheckVector(t *testing.T) {
@@ -66,12 +68,12 @@ func TestAgainstReferences(t *testing.T) {
 // TestDumpPayload checks that the last eight bytes of a real DUMP payload
 // are the little-endian CRC of everything before them.
 func TestDumpPayload(t *testing.T) {
-	o := startOracle(t)
+	o := testutil.StartRedis(t).Raw()
 	big := bytes.Repeat([]byte("payload-"), 5000)
-	setup := [][]any{
+	setup := [][]string{
 		{"SET", "s", "hello"},
 		{"SET", "i", "12345"},
-		{"SET", "big", big},
+		{"SET", "big", string(big)},
 		{"RPUSH", "l", "a", "b", "c"},
 		{"HSET", "h", "f", "v", "g", "w"},
 		{"SADD", "set", "1", "2", "x"},
@@ -79,15 +81,23 @@ func TestDumpPayload(t *testing.T) {
 		{"XADD", "st", "*", "f", "v"},
 	}
 	for i := 0; i < 200; i++ {
-		setup = append(setup, []any{"SADD", "bigset", "member" + strconv.Itoa(i)})
+		setup = append(setup, []string{"SADD", "bigset", "member" + strconv.Itoa(i)})
 	}
-	for _, r := range o.pipeline(setup) {
+	replies, err := o.Pipeline(setup...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range replies {
 		if r[0] == '-' {
 			t.Fatalf("setup failed: %q", r)
 		}
 	}
 	for _, key := range []string{"s", "i", "big", "l", "h", "set", "z", "st", "bigset"} {
-		payload, ok := bulk(o.do("DUMP", key))
+		reply, err := o.Do("DUMP", key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		payload, ok := testutil.Bulk(reply)
 		if !ok || len(payload) < 10 {
 			t.Fatalf("DUMP %s: unexpected reply", key)
 		}

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sard-kv/sard/internal/testutil"
 )
 
 func TestMatchTable(t *testing.T) {
@@ -181,7 +183,7 @@ func TestAgainstReference(t *testing.T) {
 // TestDifferentialKeys asks the real server which of a fixed set of keys
 // each random pattern selects through KEYS, and compares with Match.
 func TestDifferentialKeys(t *testing.T) {
-	o := startOracle(t)
+	o := testutil.StartRedis(t).Raw()
 	rng := rand.New(rand.NewPCG(5, 6))
 	seen := map[string]bool{}
 	var keys [][]byte
@@ -196,11 +198,13 @@ func TestDifferentialKeys(t *testing.T) {
 			keys = append(keys, k)
 		}
 	}
-	var setup [][]any
+	var setup [][]string
 	for _, k := range keys {
-		setup = append(setup, []any{"SET", k, "1"})
+		setup = append(setup, []string{"SET", string(k), "1"})
 	}
-	o.pipeline(setup)
+	if _, err := o.Pipeline(setup...); err != nil {
+		t.Fatal(err)
+	}
 
 	var patterns [][]byte
 	for _, p := range []string{"*", "**", "?", "[", "[^", "[]", "[]]", "[^]]", "\\", "a\\", "[a-]", "[a-]*", "[\\]", "[\\]]", "[z-a]", "[\xff-a]", "*\x00*", "*[", "[*"} {
@@ -209,11 +213,15 @@ func TestDifferentialKeys(t *testing.T) {
 	for len(patterns) < 4000 {
 		patterns = append(patterns, randomBytes(rng, patternAlphabet, 8))
 	}
-	cmds := make([][]any, len(patterns))
+	cmds := make([][]string, len(patterns))
 	for i, p := range patterns {
-		cmds[i] = []any{"KEYS", p}
+		cmds[i] = []string{"KEYS", string(p)}
 	}
-	for i, reply := range o.pipeline(cmds) {
+	replies, err := o.Pipeline(cmds...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, reply := range replies {
 		got := parseKeys(t, reply)
 		var want []string
 		for _, k := range keys {
@@ -232,8 +240,12 @@ func TestDifferentialKeys(t *testing.T) {
 // TestDifferentialNocase exercises case folding through COMMAND LIST
 // FILTERBY PATTERN, which Redis matches case-insensitively.
 func TestDifferentialNocase(t *testing.T) {
-	o := startOracle(t)
-	names := parseKeys(t, o.do("COMMAND", "LIST"))
+	o := testutil.StartRedis(t).Raw()
+	list, err := o.Do("COMMAND", "LIST")
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := parseKeys(t, list)
 	if len(names) < 100 {
 		t.Fatalf("COMMAND LIST returned only %d names", len(names))
 	}
@@ -242,11 +254,15 @@ func TestDifferentialNocase(t *testing.T) {
 	for len(patterns) < 2000 {
 		patterns = append(patterns, randomBytes(rng, "eEtTsSlL|-*?*?*[]^-gG", 7))
 	}
-	cmds := make([][]any, len(patterns))
+	cmds := make([][]string, len(patterns))
 	for i, p := range patterns {
-		cmds[i] = []any{"COMMAND", "LIST", "FILTERBY", "PATTERN", p}
+		cmds[i] = []string{"COMMAND", "LIST", "FILTERBY", "PATTERN", string(p)}
 	}
-	for i, reply := range o.pipeline(cmds) {
+	replies, err := o.Pipeline(cmds...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, reply := range replies {
 		got := parseKeys(t, reply)
 		var want []string
 		for _, n := range names {

@@ -59,6 +59,7 @@ func (s *State) CompileFunction(body string) (*lua.LFunction, error) {
 	L := s.L
 	base := L.GetTop()
 	defer L.SetTop(base)
+	s.hook.killed = ""
 	L.Push(chunk)
 	if err := L.PCall(0, 1, nil); err != nil {
 		return nil, err
@@ -86,6 +87,8 @@ func (s *State) Call(fn *lua.LFunction, funcname string, w *resp.Writer, args ..
 	}
 	err := L.PCall(len(args), 1, s.handler)
 	defer L.SetTop(base)
+	// a kill ends with the script: the next one starts clean
+	defer func() { s.hook.killed = "" }()
 	if err != nil {
 		var obj lua.LValue = lua.LString(err.Error())
 		if ae, ok := err.(*lua.ApiError); ok && ae.Object != nil {

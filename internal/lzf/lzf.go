@@ -9,7 +9,10 @@
 // overlapping what it writes.
 package lzf
 
-import "errors"
+import (
+	"errors"
+	"sync"
+)
 
 const (
 	hlog   = 16
@@ -25,6 +28,26 @@ var (
 	ErrCorrupt = errors.New("lzf: corrupt input")
 )
 
+// hashTable maps a hash of three bytes to the last offset they were seen at; a slot is
+// valid only when stamped with the current generation.
+type hashTable struct {
+	slots [hsize]uint64
+	gen   uint32
+}
+
+var tables = sync.Pool{New: func() any { return new(hashTable) }}
+
+// get returns the offset stored at i, or -1.
+func (t *hashTable) get(i uint32) int {
+	v := t.slots[i]
+	if uint32(v>>32) != t.gen {
+		return -1
+	}
+	return int(uint32(v)) - 1
+}
+
+func (t *hashTable) set(i uint32, ip int) { t.slots[i] = uint64(t.gen)<<32 | uint64(uint32(ip)+1) }
+
 func idx(h uint32) uint32 { return ((h >> (3*8 - hlog)) - h*5) & (hsize - 1) }
 
 // Compress compresses in into dst (reusing its capacity) and returns the result, or nil
@@ -38,8 +61,16 @@ func Compress(dst, in []byte, maxOut int) []byte {
 		return nil
 	}
 	// offsets into in, plus one so that zero means "never set": a zeroed table in
-	// place of liblzf's uninitialised one, whose stale slots fail the same checks
-	htab := make([]uint32, hsize)
+	// place of liblzf's uninitialised one, whose stale slots fail the same checks. The
+	// table is pooled and stamped with a generation instead of being cleared, so that
+	// compressing many short strings (RDB saves) does not zero 512 KB each time.
+	ht := tables.Get().(*hashTable)
+	defer tables.Put(ht)
+	ht.gen++
+	if ht.gen == 0 {
+		clear(ht.slots[:])
+		ht.gen = 1
+	}
 	if cap(dst) < maxOut {
 		dst = make([]byte, maxOut)
 	}
@@ -53,9 +84,8 @@ func Compress(dst, in []byte, maxOut int) []byte {
 	}
 	for ip < inEnd-2 {
 		hval = hval<<8 | uint32(in[ip+2])
-		slot := &htab[idx(hval)]
-		ref := int(*slot) - 1
-		*slot = uint32(ip) + 1
+		ref := ht.get(idx(hval))
+		ht.set(idx(hval), ip)
 		off := ip - ref - 1
 		if ref > 0 && off < maxOff && in[ref+2] == in[ip+2] && in[ref] == in[ip] && in[ref+1] == in[ip+1] {
 			length := 2
@@ -112,10 +142,10 @@ func Compress(dst, in []byte, maxOut int) []byte {
 			ip -= 2
 			hval = uint32(in[ip])<<8 | uint32(in[ip+1])
 			hval = hval<<8 | uint32(in[ip+2])
-			htab[idx(hval)] = uint32(ip) + 1
+			ht.set(idx(hval), ip)
 			ip++
 			hval = hval<<8 | uint32(in[ip+2])
-			htab[idx(hval)] = uint32(ip) + 1
+			ht.set(idx(hval), ip)
 			ip++
 			continue
 		}

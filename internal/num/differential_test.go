@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/sard-kv/sard/internal/testutil"
 )
 
 const (
@@ -20,6 +22,16 @@ const (
 func bulkReply(b []byte) string { return "$" + strconv.Itoa(len(b)) + "\r\n" + string(b) + "\r\n" }
 
 func errReply(err error) string { return "-" + err.Error() + "\r\n" }
+
+// pipeline sends cmds to the oracle at once and returns every reply.
+func pipeline(t *testing.T, o *testutil.RawConn, cmds [][]string) [][]byte {
+	t.Helper()
+	replies, err := o.Pipeline(cmds...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return replies
+}
 
 // intInputs mixes boundary values with random near-integers.
 func intInputs(rng *rand.Rand) []string {
@@ -62,13 +74,13 @@ func randomText(rng *rand.Rand, alphabet string, max int) string {
 // TestDifferentialInt parses integers with INCRBY on a missing key, which
 // replies with the parsed value itself.
 func TestDifferentialInt(t *testing.T) {
-	o := startOracle(t)
+	o := testutil.StartRedis(t).Raw()
 	in := intInputs(rand.New(rand.NewPCG(1, 1)))
-	var cmds [][]any
+	var cmds [][]string
 	for _, s := range in {
-		cmds = append(cmds, []any{"DEL", "k"}, []any{"INCRBY", "k", s})
+		cmds = append(cmds, []string{"DEL", "k"}, []string{"INCRBY", "k", s})
 	}
-	replies := o.pipeline(cmds)
+	replies := pipeline(t, o, cmds)
 	for i, s := range in {
 		want := replyNotInt
 		if v, ok := ParseInt64String(s); ok {
@@ -150,7 +162,7 @@ func randomDecimal(rng *rand.Rand) string {
 func TestDifferentialZsetScores(t *testing.T) {
 	// The skiplist encoding keeps a score as the parsed double (a listpack
 	// stores "-0" as 0), so it shows exactly what was parsed.
-	o := startOracle(t, "--zset-max-listpack-entries", "0")
+	o := testutil.StartRedis(t, "--zset-max-listpack-entries", "0").Raw()
 	var in []string
 	for _, s := range floatInputs(rand.New(rand.NewPCG(2, 2)), 6000) {
 		switch strings.ToLower(s) {
@@ -160,18 +172,18 @@ func TestDifferentialZsetScores(t *testing.T) {
 			in = append(in, s)
 		}
 	}
-	var cmds, scores [][]any
+	var cmds, scores [][]string
 	for i, s := range in {
 		m := "m" + strconv.Itoa(i)
-		cmds = append(cmds, []any{"ZADD", "z", s, m})
-		scores = append(scores, []any{"ZSCORE", "z", m})
+		cmds = append(cmds, []string{"ZADD", "z", s, m})
+		scores = append(scores, []string{"ZSCORE", "z", m})
 	}
-	added := o.pipeline(cmds)
-	resp2 := o.pipeline(scores)
-	if r := o.do("HELLO", "3"); r[0] != '%' {
+	added := pipeline(t, o, cmds)
+	resp2 := pipeline(t, o, scores)
+	if r := pipeline(t, o, [][]string{{"HELLO", "3"}})[0]; r[0] != '%' {
 		t.Fatalf("HELLO 3: %q", r)
 	}
-	resp3 := o.pipeline(scores)
+	resp3 := pipeline(t, o, scores)
 	for i, s := range in {
 		v, ok := ParseFloat([]byte(s))
 		wantAdd, want2, want3 := ":1\r\n", "", ""
@@ -197,7 +209,7 @@ func TestDifferentialZsetScores(t *testing.T) {
 // TestDifferentialIncrByFloat runs random INCRBYFLOAT sequences, each from
 // a fresh or SET value, on the server and in IncrByFloat, step by step.
 func TestDifferentialIncrByFloat(t *testing.T) {
-	o := startOracle(t)
+	o := testutil.StartRedis(t).Raw()
 	rng := rand.New(rand.NewPCG(3, 3))
 	pool := floatInputs(rng, 3000)
 	type step struct {
@@ -205,17 +217,17 @@ func TestDifferentialIncrByFloat(t *testing.T) {
 		incr  string
 		start *string // the SET value before the sequence; nil for no key
 	}
-	var cmds [][]any
+	var cmds [][]string
 	var steps []step
 	var kinds []int // 0: setup reply to ignore, 1: INCRBYFLOAT reply
 	for seq := 0; seq < 3000; seq++ {
-		cmds = append(cmds, []any{"DEL", "k"})
+		cmds = append(cmds, []string{"DEL", "k"})
 		kinds = append(kinds, 0)
 		var start *string
 		if rng.IntN(2) == 0 {
 			s := pool[rng.IntN(len(pool))]
 			start = &s
-			cmds = append(cmds, []any{"SET", "k", s})
+			cmds = append(cmds, []string{"SET", "k", s})
 			kinds = append(kinds, 0)
 		}
 		for j, n := 0, 1+rng.IntN(5); j < n; j++ {
@@ -224,12 +236,12 @@ func TestDifferentialIncrByFloat(t *testing.T) {
 				// Everyday increments keep most sequences alive.
 				incr = randomDecimal(rng)
 			}
-			cmds = append(cmds, []any{"INCRBYFLOAT", "k", incr})
+			cmds = append(cmds, []string{"INCRBYFLOAT", "k", incr})
 			kinds = append(kinds, 1)
 			steps = append(steps, step{seq: seq, incr: incr, start: start})
 		}
 	}
-	replies := o.pipeline(cmds)
+	replies := pipeline(t, o, cmds)
 	var cur []byte
 	seq, k, ok := -1, 0, 0
 	for i, r := range replies {
@@ -258,7 +270,7 @@ func TestDifferentialIncrByFloat(t *testing.T) {
 		if string(r) != want {
 			t.Errorf("value %q INCRBYFLOAT %q: oracle %.200q, ours %.200q", before, st.incr, r, want)
 			// Follow the oracle so one mismatch does not cascade.
-			if b, isBulk := bulk(r); isBulk {
+			if b, isBulk := testutil.Bulk(r); isBulk {
 				cur = b
 			}
 		}
@@ -272,32 +284,32 @@ func TestDifferentialIncrByFloat(t *testing.T) {
 // TestDifferentialHIncrByFloat does the same for HINCRBYFLOAT on a field,
 // whose error texts and checks differ from INCRBYFLOAT's.
 func TestDifferentialHIncrByFloat(t *testing.T) {
-	o := startOracle(t)
+	o := testutil.StartRedis(t).Raw()
 	rng := rand.New(rand.NewPCG(4, 4))
 	pool := floatInputs(rng, 2000)
 	type pair struct {
 		cur  *string
 		incr string
 	}
-	var cmds [][]any
+	var cmds [][]string
 	var pairs []pair
 	for len(pairs) < 3000 {
 		p := pair{incr: pool[rng.IntN(len(pool))]}
-		cmds = append(cmds, []any{"DEL", "h"})
+		cmds = append(cmds, []string{"DEL", "h"})
 		if rng.IntN(3) > 0 {
 			s := pool[rng.IntN(len(pool))]
 			if rng.IntN(2) == 0 {
 				s = randomDecimal(rng)
 			}
 			p.cur = &s
-			cmds = append(cmds, []any{"HSET", "h", "f", s})
+			cmds = append(cmds, []string{"HSET", "h", "f", s})
 		} else {
-			cmds = append(cmds, []any{"PING"})
+			cmds = append(cmds, []string{"PING"})
 		}
-		cmds = append(cmds, []any{"HINCRBYFLOAT", "h", "f", p.incr})
+		cmds = append(cmds, []string{"HINCRBYFLOAT", "h", "f", p.incr})
 		pairs = append(pairs, p)
 	}
-	replies := o.pipeline(cmds)
+	replies := pipeline(t, o, cmds)
 	for i, p := range pairs {
 		var cur []byte
 		if p.cur != nil {

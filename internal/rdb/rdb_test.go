@@ -160,8 +160,12 @@ func TestTruncatedFiles(t *testing.T) {
 // it off (rdbchecksum no) the structural checks alone must keep loading from panicking.
 func TestCorruptedFiles(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
+	rounds := 3000
+	if testing.Short() {
+		rounds = 200
+	}
 	for name, orig := range seedFiles(t) {
-		for i := 0; i < 3000; i++ {
+		for i := 0; i < rounds; i++ {
 			b := bytes.Clone(orig)
 			for k := rng.IntN(3) + 1; k > 0; k-- {
 				b[9+rng.IntN(len(b)-9)] ^= byte(rng.IntN(255) + 1)

@@ -54,6 +54,11 @@ func (s *Server) rewriteStart() error {
 	if a.rw != nil || s.persist.bgsave != nil {
 		return errors.New("a background operation is in progress")
 	}
+	if s.prop.blockDepth > 0 {
+		// Inside EXEC the stream cannot be cut between two files: start after the block.
+		a.scheduled = true
+		return nil
+	}
 	if err := s.ensureAOFDir(); err != nil {
 		return err
 	}
@@ -142,6 +147,9 @@ func (s *Server) runRewrite(rw *aofRewrite) {
 		s.mu.Lock()
 		if sn.aborted || rw.killed {
 			s.mu.Unlock()
+			sn.ioMu.Lock()
+			sn.cleanup()
+			sn.ioMu.Unlock()
 			s.rewriteDone(rw, errors.New("rewrite aborted"))
 			return
 		}
@@ -206,6 +214,9 @@ func (s *Server) rewriteDone(rw *aofRewrite, err error) {
 			s.log.Warningf("Background AOF rewrite failed: %v", err)
 			a.lastRewriteOK = false
 			a.failures++
+			// A snapshot aborted by FLUSHALL, or the first base of a run-time enabled
+			// AOF, is tried again from the cron.
+			a.scheduled = rw.sn.aborted || a.waitRewrite
 		}
 		return
 	}
@@ -247,10 +258,7 @@ func (s *Server) installBase(rw *aofRewrite) error {
 		a.baseSize = st.Size()
 	}
 	a.incrSize = 0
-	if a.waitRewrite {
-		a.waitRewrite = false
-		s.log.Noticef("Background AOF rewrite finished successfully")
-	}
+	a.waitRewrite = false
 	a.rewriteBase = s.aofCurrentSize()
 	s.deleteHistory()
 	return nil

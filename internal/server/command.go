@@ -175,6 +175,9 @@ func (s *Server) processCommand(c *Client) {
 		s.rejectCommand(c, cmd, errMisconf)
 		return
 	}
+	if s.readonlyReplicaDenied(c, cmd) {
+		return
+	}
 	if c.flags&flagPubSub != 0 && c.w.Proto == 2 && !allowedInSubscribedContext(cmd) {
 		s.rejectCommand(c, cmd, fmt.Sprintf("ERR Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context", cmd.FullName))
 		return

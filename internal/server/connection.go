@@ -133,7 +133,11 @@ func helloCommand(c *Client) {
 		c.w.BulkString("standalone")
 	}
 	c.w.BulkString("role")
-	c.w.BulkString("master")
+	if c.srv.isReplica() {
+		c.w.BulkString("replica")
+	} else {
+		c.w.BulkString("master")
+	}
 	c.w.BulkString("modules")
 	c.w.Array(0)
 }

@@ -56,6 +56,7 @@ func (s *Server) cronLoop() {
 		s.closeTimedOutClients()
 		s.persistenceCron()
 		s.aofCron()
+		s.replicationCron()
 		s.TrackInstantaneousMetrics()
 		s.afterCommands()
 		s.mu.Unlock()
@@ -135,7 +136,8 @@ func (s *Server) expireSample(db *DB) (sampled, expired int) {
 }
 
 // activeExpireEnabled is false after DEBUG SET-ACTIVE-EXPIRE 0.
-func (s *Server) activeExpireEnabled() bool { return !s.activeExpireOff }
+// A replica leaves expiry to its master, which sends DEL (Redis's iAmMaster check).
+func (s *Server) activeExpireEnabled() bool { return !s.activeExpireOff && s.repl.masterHost == "" }
 
 // closeTimedOutClients drops clients idle for longer than the timeout directive.
 func (s *Server) closeTimedOutClients() {
@@ -145,7 +147,7 @@ func (s *Server) closeTimedOutClients() {
 	}
 	limit := time.Now().UnixMilli() - timeout*1000
 	for _, c := range s.clients {
-		if c.flags&(flagPubSub|flagMonitor|flagBlocked) != 0 {
+		if c.flags&(flagPubSub|flagMonitor|flagBlocked|flagReplica|flagMaster) != 0 {
 			continue
 		}
 		if c.lastInteraction.Load() < limit {

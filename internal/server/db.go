@@ -44,6 +44,11 @@ func (db *DB) expireIfNeeded(key []byte, r keyspace.Ref) bool {
 	if !db.expired(r) {
 		return false
 	}
+	if db.srv.repl.masterHost != "" {
+		// A replica waits for its master's DEL: the key stays, reported missing to all but the master.
+		cur := db.srv.curClient
+		return cur == nil || cur.flags&flagMaster == 0
+	}
 	db.deleteExpired(key, r)
 	return true
 }

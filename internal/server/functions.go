@@ -770,3 +770,22 @@ func init() {
 		"function|help":    functionHelpCommand,
 	})
 }
+
+// installFunctionPersistence lets RDB files carry the function libraries: each library is
+// saved as one FUNCTION2 record holding its code, and loaded back as FUNCTION RESTORE would.
+func (s *Server) installFunctionPersistence() {
+	s.persist.functionsDump = func() [][]byte {
+		var out [][]byte
+		for _, lib := range s.functions().sortedLibs() {
+			out = append(out, []byte(lib.code))
+		}
+		return out
+	}
+	s.persist.functionsLoad = func(code []byte, replace bool) error {
+		policy := "append"
+		if replace {
+			policy = "replace"
+		}
+		return s.restoreFunctions([]string{string(code)}, policy)
+	}
+}

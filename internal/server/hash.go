@@ -264,20 +264,8 @@ func (h *hashValue) Digest(start digest.Start, expireAt int64) digest.Digest {
 // lookupHash finds the hash at key for reading (write: for writing). It returns a nil hash
 // when the key does not exist and ok false after replying WRONGTYPE.
 func (c *Client) lookupHash(key []byte, write bool) (r keyspace.Ref, h *hashValue, ok bool) {
-	var found bool
-	if write {
-		r, found = c.db.lookupWrite(key)
-	} else {
-		r, found = c.db.lookupRead(key)
-	}
-	if !found {
-		return 0, nil, true
-	}
-	if c.db.ks.Type(r) != keyspace.TypeHash {
-		c.w.Error(errWrongType)
-		return 0, nil, false
-	}
-	return r, c.db.ks.Obj(r).(*hashValue), true
+	r, h, _, ok = lookupTyped[*hashValue](c, key, write, keyspace.TypeHash)
+	return r, h, ok
 }
 
 // lookupHashOrCreate is Redis's hashTypeLookupWriteOrCreate: the hash at key, created empty
@@ -421,8 +409,7 @@ func hexistsCommand(c *Client) {
 }
 
 func hdelCommand(c *Client) {
-	key := c.argv[1]
-	r, h, ok := c.lookupHash(key, true)
+	r, h, ok := c.lookupHash(c.argv[1], true)
 	if !ok {
 		return
 	}
@@ -430,25 +417,7 @@ func hdelCommand(c *Client) {
 		c.w.Int(0)
 		return
 	}
-	deleted, removed := 0, false
-	for _, f := range c.argv[2:] {
-		if h.del(f) {
-			deleted++
-			if h.length() == 0 {
-				c.db.ks.DeleteRef(r)
-				removed = true
-				break
-			}
-		}
-	}
-	if deleted > 0 {
-		c.srv.notifyKeyspace(notifyHash, "hdel", key, c.db.id)
-		if removed {
-			c.srv.notifyKeyspace(notifyGeneric, "del", key, c.db.id)
-		}
-		c.srv.dirty += int64(deleted)
-	}
-	c.w.Int(int64(deleted))
+	c.removeMembers(r, h.del, h.length, notifyHash, "hdel")
 }
 
 // Which parts of each pair HGETALL, HKEYS and HVALS reply.
@@ -669,21 +638,8 @@ func hrandfieldCommand(c *Client) {
 // --- HSCAN ---
 
 func hscanCommand(c *Client) {
-	var a collScanArgs
-	var ok bool
-	if a.cursor, ok = parseScanCursor(c.argv[2]); !ok {
-		c.w.Error(errInvalidCursor)
-		return
-	}
-	_, h, ok := c.lookupHash(c.argv[1], false)
+	h, a, ok := scanStart[*hashValue](c, keyspace.TypeHash)
 	if !ok {
-		return
-	}
-	if h == nil {
-		emptyScanReply(c)
-		return
-	}
-	if !parseCollScanOpts(c, &a) {
 		return
 	}
 	var out []hashPair

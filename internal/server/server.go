@@ -62,6 +62,7 @@ type Server struct {
 	curClient  *Client       // the client whose batch is executing, nil in the cron
 	persist    persistState  // RDB saves and loading (rdb.go)
 	aof        aofState      // the append-only file (aof.go)
+	repl       replState     // replication (replication.go)
 
 	// Values read on hot paths outside the lock, kept in sync by config hooks.
 	queryBufLimit atomic.Int64
@@ -108,6 +109,7 @@ func New(cfg *config.Config, log *Logger) *Server {
 	s.runID = randomHex(40)
 	s.replID = randomHex(40)
 	s.replID2 = strings.Repeat("0", 40)
+	s.repl.secondOffset = -1
 	n := int(s.cfgInt("databases"))
 	s.dbs = make([]*DB, n)
 	for i := range s.dbs {
@@ -116,6 +118,7 @@ func New(cfg *config.Config, log *Logger) *Server {
 	s.commands = buildCommandTable()
 	s.installHooks()
 	s.initPersistence()
+	s.installFunctionPersistence()
 	s.initAOF()
 	s.now = time.Now().UnixMilli()
 	return s
@@ -301,6 +304,9 @@ func (s *Server) unlinkClient(c *Client) {
 	s.unwatchAll(c)
 	s.unsubscribeAll(c)
 	s.disableTracking(c)
+	if c.flags&(flagReplica|flagMaster) != 0 || len(s.repl.replicas) > 0 {
+		s.replClientGone(c)
+	}
 	s.mu.Unlock()
 }
 

@@ -81,14 +81,6 @@ func timeCommand(c *Client) {
 
 func lastsaveCommand(c *Client) { c.w.Int(c.srv.lastSaveTime()) }
 
-// roleCommand reports a master without replicas until replication lands.
-func roleCommand(c *Client) {
-	c.w.Array(3)
-	c.w.BulkString("master")
-	c.w.Int(0)
-	c.w.Array(0)
-}
-
 // lolwutArt is sard's own LOLWUT: a shard, as in the start-up banner. The last line keeps
 // Redis's "Redis ver." text, which test suites look for.
 var lolwutArt = strings.Join([]string{
@@ -118,7 +110,6 @@ func init() {
 		"shutdown": shutdownCommand,
 		"time":     timeCommand,
 		"lastsave": lastsaveCommand,
-		"role":     roleCommand,
 		"lolwut":   lolwutCommand,
 	})
 }

@@ -231,20 +231,8 @@ func (s *Server) setMaxIntset() int {
 // lookupSet finds the set at key for reading (write: for writing). It returns a nil set when
 // the key does not exist and ok false after replying WRONGTYPE.
 func (c *Client) lookupSet(key []byte, write bool) (r keyspace.Ref, s *setValue, ok bool) {
-	var found bool
-	if write {
-		r, found = c.db.lookupWrite(key)
-	} else {
-		r, found = c.db.lookupRead(key)
-	}
-	if !found {
-		return 0, nil, true
-	}
-	if c.db.ks.Type(r) != keyspace.TypeSet {
-		c.w.Error(errWrongType)
-		return 0, nil, false
-	}
-	return r, c.db.ks.Obj(r).(*setValue), true
+	r, s, _, ok = lookupTyped[*setValue](c, key, write, keyspace.TypeSet)
+	return r, s, ok
 }
 
 // storeSet puts s at key, replacing whatever was there and its TTL (Redis's setKey/dbAdd).
@@ -283,8 +271,7 @@ func saddCommand(c *Client) {
 }
 
 func sremCommand(c *Client) {
-	key := c.argv[1]
-	r, s, ok := c.lookupSet(key, true)
+	r, s, ok := c.lookupSet(c.argv[1], true)
 	if !ok {
 		return
 	}
@@ -292,25 +279,7 @@ func sremCommand(c *Client) {
 		c.w.Int(0)
 		return
 	}
-	deleted, removed := 0, false
-	for _, m := range c.argv[2:] {
-		if s.remove(m) {
-			deleted++
-			if s.size() == 0 {
-				c.db.ks.DeleteRef(r)
-				removed = true
-				break
-			}
-		}
-	}
-	if deleted > 0 {
-		c.srv.notifyKeyspace(notifySet, "srem", key, c.db.id)
-		if removed {
-			c.srv.notifyKeyspace(notifyGeneric, "del", key, c.db.id)
-		}
-		c.srv.dirty += int64(deleted)
-	}
-	c.w.Int(int64(deleted))
+	c.removeMembers(r, s.remove, s.size, notifySet, "srem")
 }
 
 func sismemberCommand(c *Client) {
@@ -954,21 +923,8 @@ func scanTable(ht *keyspace.DB, cursor uint64, count, perElem int, fn func(r key
 }
 
 func sscanCommand(c *Client) {
-	var a collScanArgs
-	var ok bool
-	if a.cursor, ok = parseScanCursor(c.argv[2]); !ok {
-		c.w.Error(errInvalidCursor)
-		return
-	}
-	_, s, ok := c.lookupSet(c.argv[1], false)
+	s, a, ok := scanStart[*setValue](c, keyspace.TypeSet)
 	if !ok {
-		return
-	}
-	if s == nil {
-		emptyScanReply(c)
-		return
-	}
-	if !parseCollScanOpts(c, &a) {
 		return
 	}
 	var out [][]byte

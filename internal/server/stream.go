@@ -66,20 +66,36 @@ func (v *streamValue) Digest(start digest.Start, expireAt int64) digest.Digest {
 // lookupStream finds the stream at key; s is nil when the key does not exist, ok false
 // after replying WRONGTYPE.
 func (c *Client) lookupStream(key []byte, write bool) (r keyspace.Ref, s *streamValue, ok bool) {
-	var found bool
-	if write {
-		r, found = c.db.lookupWrite(key)
-	} else {
-		r, found = c.db.lookupRead(key)
+	r, s, _, ok = lookupTyped[*streamValue](c, key, write, keyspace.TypeStream)
+	return r, s, ok
+}
+
+// parseStrictIDs parses the IDs XDEL and XACK take, all before acting on any,
+// replying the error of the first bad one.
+func (c *Client) parseStrictIDs(args [][]byte) ([]stream.ID, bool) {
+	ids := make([]stream.ID, 0, len(args))
+	for _, a := range args {
+		id, ok := c.parseStreamID(a, 0, stream.Strict)
+		if !ok {
+			return nil, false
+		}
+		ids = append(ids, id)
 	}
-	if !found {
-		return 0, nil, true
+	return ids, true
+}
+
+// parseNonNegative parses MAXLEN's or LIMIT's integer, replying negErr when it is below 0.
+func (c *Client) parseNonNegative(arg []byte, negErr string) (int64, bool) {
+	v, ok := num.ParseInt64(arg)
+	if !ok {
+		c.w.Error(errNotInt)
+		return 0, false
 	}
-	if c.db.ks.Type(r) != keyspace.TypeStream {
-		c.w.Error(errWrongType)
-		return 0, nil, false
+	if v < 0 {
+		c.w.Error(negErr)
+		return 0, false
 	}
-	return r, c.db.ks.Obj(r).(*streamValue), true
+	return v, true
 }
 
 func (db *DB) storeStream(key []byte, s *streamValue) {
@@ -209,13 +225,8 @@ func (c *Client) parseTrimArgs(xadd bool, spec *xaddSpec) int {
 				i++
 			}
 			if equalFoldBytes(opt, "maxlen") {
-				v, ok := num.ParseInt64(argv[i+1])
+				v, ok := c.parseNonNegative(argv[i+1], errMaxLenNegative)
 				if !ok {
-					c.w.Error(errNotInt)
-					return -1
-				}
-				if v < 0 {
-					c.w.Error(errMaxLenNegative)
 					return -1
 				}
 				spec.MaxLen = v
@@ -231,13 +242,8 @@ func (c *Client) parseTrimArgs(xadd bool, spec *xaddSpec) int {
 			i++
 			spec.valueIdx = i
 		case equalFoldBytes(opt, "limit") && more > 0:
-			v, ok := num.ParseInt64(argv[i+1])
+			v, ok := c.parseNonNegative(argv[i+1], errLimitNegative)
 			if !ok {
-				c.w.Error(errNotInt)
-				return -1
-			}
-			if v < 0 {
-				c.w.Error(errLimitNegative)
 				return -1
 			}
 			spec.Limit = v
@@ -442,13 +448,9 @@ func xdelCommand(c *Client) {
 		c.w.Int(0)
 		return
 	}
-	ids := make([]stream.ID, 0, len(c.argv)-2)
-	for _, a := range c.argv[2:] {
-		id, ok := c.parseStreamID(a, 0, stream.Strict)
-		if !ok {
-			return
-		}
-		ids = append(ids, id)
+	ids, ok := c.parseStrictIDs(c.argv[2:])
+	if !ok {
+		return
 	}
 	deleted := 0
 	firstGone := false

@@ -273,13 +273,9 @@ func xackCommand(c *Client) {
 		c.w.Int(0)
 		return
 	}
-	ids := make([]stream.ID, 0, len(c.argv)-3)
-	for _, a := range c.argv[3:] {
-		id, ok := c.parseStreamID(a, 0, stream.Strict)
-		if !ok {
-			return
-		}
-		ids = append(ids, id)
+	ids, ok := c.parseStrictIDs(c.argv[3:])
+	if !ok {
+		return
 	}
 	acked := 0
 	for _, id := range ids {

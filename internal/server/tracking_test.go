@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/sard-kv/sard/internal/testutil"
 )
 
@@ -43,11 +45,17 @@ func (s *trkSession) conn(name string) *testutil.RawConn {
 	return c
 }
 
-// names replaces the ids in replies that carry them with the connections' names.
+// names replaces the ids in the replies that carry one (HELLO's id, GETREDIR, the redirect
+// of TRACKINGINFO, tracking-redir-broken) with the connections' names.
 func (s *trkSession) names(b []byte) string {
 	str := string(b)
 	for name, id := range s.ids {
-		str = strings.ReplaceAll(str, ":"+id+"\r\n", ":$"+name+"\r\n")
+		for _, ctx := range []string{"$2\r\nid\r\n", "redirect\r\n", "tracking-redir-broken\r\n", ""} {
+			if ctx == "" && str != ":"+id+"\r\n" {
+				continue
+			}
+			str = strings.ReplaceAll(str, ctx+":"+id+"\r\n", ctx+":$"+name+"\r\n")
+		}
 	}
 	return str
 }
@@ -328,7 +336,7 @@ func TestTrackingGoRedis(t *testing.T) {
 	}
 	srv := testutil.StartSard(t)
 	ctx := context.Background()
-	rdb := srv.Client()
+	rdb := srv.Client(func(o *redis.Options) { o.Protocol = 2 })
 	defer rdb.Close()
 	ps := rdb.Subscribe(ctx, "__redis__:invalidate")
 	defer ps.Close()

@@ -63,20 +63,8 @@ func (s *Server) zsetLimits() (entries, value int64) {
 // lookupZSet finds the sorted set at key; a missing key gives a nil set, a key of another
 // type replies WRONGTYPE and ok false.
 func (c *Client) lookupZSet(key []byte, write bool) (r keyspace.Ref, z *zset.Set, ok bool) {
-	var found bool
-	if write {
-		r, found = c.db.lookupWrite(key)
-	} else {
-		r, found = c.db.lookupRead(key)
-	}
-	if !found {
-		return 0, nil, true
-	}
-	if c.db.ks.Type(r) != keyspace.TypeZSet {
-		c.w.Error(errWrongType)
-		return 0, nil, false
-	}
-	return r, c.db.ks.Obj(r).(*zset.Set), true
+	r, z, _, ok = lookupTyped[*zset.Set](c, key, write, keyspace.TypeZSet)
+	return r, z, ok
 }
 
 // storeZSet puts z at key, replacing whatever was there and its TTL (Redis's setKey).
@@ -389,8 +377,7 @@ func (c *Client) zsetDeleteIfEmpty(key []byte, r keyspace.Ref, z *zset.Set) {
 }
 
 func zremCommand(c *Client) {
-	key := c.argv[1]
-	r, z, ok := c.lookupZSet(key, true)
+	r, z, ok := c.lookupZSet(c.argv[1], true)
 	if !ok {
 		return
 	}
@@ -398,21 +385,7 @@ func zremCommand(c *Client) {
 		c.w.Int(0)
 		return
 	}
-	deleted := 0
-	for _, m := range c.argv[2:] {
-		if z.Remove(m) {
-			deleted++
-			if z.Len() == 0 {
-				break
-			}
-		}
-	}
-	if deleted > 0 {
-		c.srv.notifyKeyspace(notifyZSet, "zrem", key, c.db.id)
-		c.zsetDeleteIfEmpty(key, r, z)
-		c.srv.dirty += int64(deleted)
-	}
-	c.w.Int(int64(deleted))
+	c.removeMembers(r, z.Remove, z.Len, notifyZSet, "zrem")
 }
 
 const (
@@ -565,26 +538,19 @@ func zrankGeneric(c *Client, rev bool) {
 
 func zcountCommand(c *Client) {
 	sr, ok := parseScoreRange(c.argv[2], c.argv[3])
-	if !ok {
-		c.w.Error(errZMinMaxFloat)
-		return
-	}
-	_, z, ok := c.lookupZSet(c.argv[1], false)
-	if !ok {
-		return
-	}
-	if z == nil {
-		c.w.Int(0)
-		return
-	}
-	lo, hi := sr.bounds(z)
-	c.w.Int(int64(hi - lo))
+	zcountGeneric(c, &sr, ok, errZMinMaxFloat)
 }
 
 func zlexcountCommand(c *Client) {
 	lr, ok := parseLexRange(c.argv[2], c.argv[3])
-	if !ok {
-		c.w.Error(errZMinMaxLex)
+	zcountGeneric(c, &lr, ok, errZMinMaxLex)
+}
+
+// zcountGeneric replies how many members of the sorted set at argv[1] fall in
+// rng, or rangeErr when the range did not parse (checked before the key, as Redis does).
+func zcountGeneric(c *Client, rng interface{ bounds(*zset.Set) (int, int) }, parsed bool, rangeErr string) {
+	if !parsed {
+		c.w.Error(rangeErr)
 		return
 	}
 	_, z, ok := c.lookupZSet(c.argv[1], false)
@@ -595,7 +561,7 @@ func zlexcountCommand(c *Client) {
 		c.w.Int(0)
 		return
 	}
-	lo, hi := lr.bounds(z)
+	lo, hi := rng.bounds(z)
 	c.w.Int(int64(hi - lo))
 }
 
@@ -1127,21 +1093,8 @@ func zrandmemberWithCount(c *Client, l int64, withScores bool) {
 // --- ZSCAN ---
 
 func zscanCommand(c *Client) {
-	var a collScanArgs
-	var ok bool
-	if a.cursor, ok = parseScanCursor(c.argv[2]); !ok {
-		c.w.Error(errInvalidCursor)
-		return
-	}
-	_, z, ok := c.lookupZSet(c.argv[1], false)
+	z, a, ok := scanStart[*zset.Set](c, keyspace.TypeZSet)
 	if !ok {
-		return
-	}
-	if z == nil {
-		emptyScanReply(c)
-		return
-	}
-	if !parseCollScanOpts(c, &a) {
 		return
 	}
 	var out [][]byte

@@ -4,6 +4,8 @@ import (
 	"math/rand/v2"
 	"strconv"
 	"testing"
+
+	"github.com/sard-kv/sard/internal/testutil"
 )
 
 func TestCRC16Vector(t *testing.T) {
@@ -76,7 +78,7 @@ func randomKey(rng *rand.Rand) []byte {
 
 func TestDifferentialClusterKeyslot(t *testing.T) {
 	dir := t.TempDir()
-	o := startOracle(t, "--cluster-enabled", "yes", "--cluster-config-file", dir+"/nodes.conf")
+	o := testutil.StartRedis(t, "--cluster-enabled", "yes", "--cluster-config-file", dir+"/nodes.conf").Raw()
 	rng := rand.New(rand.NewPCG(7, 11))
 	var keys [][]byte
 	for _, s := range []string{"", "{", "}", "{}", "{}{a}", "{a}{b}", "foo{bar", "foo{bar}", "{user1000}.following", "a", "123456789"} {
@@ -85,11 +87,15 @@ func TestDifferentialClusterKeyslot(t *testing.T) {
 	for len(keys) < 5000 {
 		keys = append(keys, randomKey(rng))
 	}
-	cmds := make([][]any, len(keys))
+	cmds := make([][]string, len(keys))
 	for i, k := range keys {
-		cmds[i] = []any{"CLUSTER", "KEYSLOT", k}
+		cmds[i] = []string{"CLUSTER", "KEYSLOT", string(k)}
 	}
-	for i, reply := range o.pipeline(cmds) {
+	replies, err := o.Pipeline(cmds...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, reply := range replies {
 		want := ":" + strconv.Itoa(int(KeySlot(keys[i]))) + "\r\n"
 		if string(reply) != want {
 			t.Errorf("key %q: oracle %q, KeySlot %q", keys[i], reply, want)

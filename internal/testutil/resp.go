@@ -48,6 +48,27 @@ func (rc *RawConn) Do(args ...string) ([]byte, error) {
 	return rc.ReadReply()
 }
 
+// Pipeline sends every command in one write, then reads one reply per
+// command, so thousands of comparisons cost one round trip.
+func (rc *RawConn) Pipeline(cmds ...[]string) ([][]byte, error) {
+	var buf []byte
+	for _, args := range cmds {
+		buf = append(buf, EncodeCommand(args...)...)
+	}
+	if err := rc.Send(buf); err != nil {
+		return nil, err
+	}
+	out := make([][]byte, len(cmds))
+	for i := range out {
+		r, err := rc.ReadReply()
+		if err != nil {
+			return out[:i], fmt.Errorf("reply %d of %d: %w", i+1, len(cmds), err)
+		}
+		out[i] = r
+	}
+	return out, nil
+}
+
 // Send writes raw bytes unchanged, e.g. an inline command or a broken frame.
 func (rc *RawConn) Send(raw []byte) error {
 	rc.Conn.SetWriteDeadline(time.Now().Add(rc.Timeout))
@@ -218,4 +239,21 @@ func SplitReply(raw []byte) (header []byte, elems [][]byte, err error) {
 		return nil, nil, protoErr("%d bytes after the reply", r.Buffered())
 	}
 	return line, elems, nil
+}
+
+// Bulk returns the payload of a raw bulk string reply; ok is false for any
+// other reply, a null bulk included.
+func Bulk(raw []byte) (payload []byte, ok bool) {
+	if len(raw) < 4 || raw[0] != '$' {
+		return nil, false
+	}
+	i := bytes.IndexByte(raw, '\n')
+	if i < 2 || raw[i-1] != '\r' {
+		return nil, false
+	}
+	n, err := strconv.Atoi(string(raw[1 : i-1]))
+	if err != nil || n < 0 || i+1+n+2 != len(raw) || raw[len(raw)-2] != '\r' || raw[len(raw)-1] != '\n' {
+		return nil, false
+	}
+	return raw[i+1 : i+1+n], true
 }

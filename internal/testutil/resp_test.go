@@ -155,3 +155,51 @@ func TestRawConnTimeout(t *testing.T) {
 		t.Logf("partial bytes: %q", got)
 	}
 }
+
+func TestBulk(t *testing.T) {
+	for raw, want := range map[string]string{"$5\r\nhello\r\n": "hello", "$0\r\n\r\n": "", "$4\r\na\r\nb\r\n": "a\r\nb"} {
+		got, ok := Bulk([]byte(raw))
+		if !ok || string(got) != want {
+			t.Errorf("Bulk(%q) = %q, %v; want %q", raw, got, ok, want)
+		}
+	}
+	for _, raw := range []string{"$-1\r\n", "+OK\r\n", "$5\r\nhell\r\n", "$5\r\nhello\r\nX", "$x\r\nhello\r\n", "$5\nhello\r\n", "", "$"} {
+		if got, ok := Bulk([]byte(raw)); ok {
+			t.Errorf("Bulk(%q) = %q, true; want not ok", raw, got)
+		}
+	}
+}
+
+// TestPipeline proves replies come back in command order, one per command,
+// even when they arrive split across reads.
+func TestPipeline(t *testing.T) {
+	client, server := net.Pipe()
+	defer client.Close()
+	defer server.Close()
+	go func() {
+		r := bufio.NewReader(server)
+		for i := 0; i < 3; i++ {
+			if _, err := readReply(r, nil, 0); err != nil {
+				return
+			}
+		}
+		for _, b := range []byte("+a\r\n:2\r\n$1\r\nc\r\n") {
+			server.Write([]byte{b})
+		}
+	}()
+	rc := NewRawConn(client)
+	rc.Timeout = 5 * time.Second
+	got, err := rc.Pipeline([]string{"ECHO", "a"}, []string{"INCR", "k"}, []string{"GET", "c"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"+a\r\n", ":2\r\n", "$1\r\nc\r\n"}
+	if len(got) != len(want) {
+		t.Fatalf("Pipeline returned %d replies, want %d", len(got), len(want))
+	}
+	for i := range want {
+		if string(got[i]) != want[i] {
+			t.Errorf("reply %d = %q, want %q", i, got[i], want[i])
+		}
+	}
+}
