@@ -5,7 +5,6 @@ package config
 // (see Config.Warnings). Remove a name here when its feature lands.
 var Pending = []string{
 	// persistence
-	"aof-disable-auto-gc",
 	"rdb-del-sync-files", "rdb-key-save-delay", "key-load-delay",
 	"loading-process-events-interval-bytes",
 	"server_cpulist", "bio_cpulist", "aof_rewrite_cpulist", "bgsave_cpulist",

@@ -406,7 +406,7 @@ func (s *Server) openIncr(name string, create bool) (*os.File, int64, error) {
 // manifest, as Redis's aofDelHistoryFiles.
 func (s *Server) deleteHistory() {
 	a := &s.aof
-	if a.manifest == nil || len(a.manifest.History) == 0 {
+	if a.manifest == nil || len(a.manifest.History) == 0 || s.cfgBool("aof-disable-auto-gc") {
 		return
 	}
 	m := a.manifest.Clone()

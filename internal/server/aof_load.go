@@ -226,7 +226,7 @@ func (s *Server) loadSingleAOF(name string, size int64) int {
 		}
 		fc.argv = argv
 		s.now = time.Now().UnixMilli()
-		s.processCommand(fc)
+		s.replayCommand(fc, cmd)
 		fc.w.Buf = fc.w.Buf[:0]
 		fc.argv = nil
 		validUpTo = r.Offset()
@@ -240,10 +240,27 @@ func (s *Server) loadSingleAOF(name string, size int64) int {
 	return aofLoadOK
 }
 
+// replayCommand runs a loaded command as Redis's loader does: straight to the command, or
+// into the transaction being queued, past the gatekeeper's client checks (a replica's
+// read-only mode, pauses, MISCONF), which are about clients, not about the dataset's history.
+func (s *Server) replayCommand(fc *Client, cmd *Command) {
+	if a := cmd.Spec.Arity; (a > 0 && len(fc.argv) != a) || len(fc.argv) < -a || cmd.Proc == nil {
+		return // Redis would misbehave; sard skips what no handler could have written
+	}
+	fc.cmd = cmd
+	if fc.flags&flagMulti != 0 && !runsInsideMulti(cmd) {
+		s.queueMulti(fc, cmd)
+		return
+	}
+	s.call(fc, cmd)
+}
+
 // discardMulti drops a fake client's queued transaction.
 func (s *Server) discardMulti(fc *Client) {
 	fc.argv = [][]byte{[]byte("DISCARD")}
-	s.processCommand(fc)
+	if cmd, _ := s.lookupCommand(fc.argv); cmd != nil {
+		s.replayCommand(fc, cmd)
+	}
 	fc.w.Buf = fc.w.Buf[:0]
 }
 

@@ -472,8 +472,21 @@ func (s *Server) replicationCron() {
 		return
 	}
 	s.repl.lastCron = now
+	timeout := time.Duration(s.cfgInt("repl-timeout")) * time.Second
 	if s.repl.link != nil && s.repl.linkUp {
-		s.sendAck()
+		if now.Sub(s.repl.lastIO) > timeout {
+			s.log.Warningf("MASTER timeout: no data nor PING received...")
+			s.repl.link.close()
+		} else {
+			s.sendAck()
+		}
+	}
+	for _, r := range s.repl.replicas {
+		// Only replicas that acknowledge (every one since Redis 2.8) can time out.
+		if r.online && r.c.flags&flagReplica != 0 && now.Sub(r.ackTime) > timeout {
+			s.log.Warningf("Disconnecting timedout replica (streaming sync): %s:%d", r.ip(), r.port)
+			r.c.close()
+		}
 	}
 	period := time.Duration(s.cfgInt("repl-ping-replica-period")) * time.Second
 	if s.repl.masterHost == "" && len(s.repl.replicas) > 0 && now.Sub(s.repl.lastPing) >= period {

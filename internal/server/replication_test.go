@@ -306,3 +306,24 @@ func TestReplicaofReplies(t *testing.T) {
 		}
 	}
 }
+
+// A replica that hears nothing from its master for repl-timeout drops the link and comes
+// back with a partial resync.
+func TestReplicaLinkTimeout(t *testing.T) {
+	master := testutil.StartSard(t, "--repl-ping-replica-period", "1000")
+	mc := master.Client()
+	ctx := context.Background()
+	mc.Set(ctx, "k", "v", 0)
+	replica := testutil.StartSard(t, "--repl-timeout", "1")
+	rc := replica.Client()
+	replicaof(t, rc, master)
+	waitLinkUp(t, rc)
+	testutil.Eventually(t, 10*time.Second, func() bool {
+		return replInfo(t, mc, "stats", "sync_partial_ok") == "1"
+	}, "the replica timed out its silent master and resynced partially")
+	if !strings.Contains(replica.LogText(), "MASTER timeout: no data nor PING received...") {
+		t.Fatalf("no timeout in the replica's log")
+	}
+	waitLinkUp(t, rc)
+	waitSameDigest(t, mc, rc)
+}
