@@ -59,10 +59,13 @@ func setProcTitle(title string) {
 	// The runtime's original os.Args point into the kernel-provided argv block, which is
 	// contiguous; nothing else reads those strings once main has copied them.
 	start := unsafe.Pointer(unsafe.StringData(argvMemory[0]))
-	last := argvMemory[len(argvMemory)-1]
-	end := uintptr(unsafe.Pointer(unsafe.StringData(argvMemory[0])))
-	if len(last) > 0 {
-		end = uintptr(unsafe.Pointer(unsafe.StringData(last))) + uintptr(len(last))
+	// The area ends with the last non-empty argument (an empty one, like --save '', has no
+	// bytes of its own to point at).
+	end := uintptr(start)
+	for _, a := range argvMemory {
+		if len(a) > 0 {
+			end = uintptr(unsafe.Pointer(unsafe.StringData(a))) + uintptr(len(a))
+		}
 	}
 	size := int(end - uintptr(start))
 	if size <= 0 || size > 1<<16 {

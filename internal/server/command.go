@@ -263,7 +263,7 @@ func cString(b []byte) []byte {
 func (s *Server) call(c *Client, cmd *Command) {
 	dirty := s.dirty
 	replyStart := len(c.w.Buf)
-	start := time.Now()
+	start := monoNow()
 	prevClient := s.curClient
 	s.curClient = c
 	s.trackingEnter(c, prevClient == nil)
@@ -272,7 +272,7 @@ func (s *Server) call(c *Client, cmd *Command) {
 	}
 	cmd.Proc(c)
 	s.curClient = prevClient
-	dur := time.Since(start)
+	dur := monoNow() - start
 	us := dur.Microseconds()
 	cmd.calls++
 	cmd.usec += us
