@@ -3,8 +3,10 @@
 package server
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -143,6 +145,9 @@ func (s *Server) installHooks() {
 		return nil
 	}
 	sync()
+	// Only a running server re-listens; at start-up Listen opens the sockets.
+	s.cfg.OnApply("port", func() error { return s.rebindIfServing() })
+	s.cfg.OnApply("bind", func() error { return s.rebindIfServing() })
 	for _, name := range []string{"client-query-buffer-limit", "proto-max-bulk-len", "requirepass", "hz", "slowlog-max-len", "loglevel"} {
 		s.cfg.OnApply(name, sync)
 	}
@@ -155,37 +160,11 @@ func (s *Server) requirePassSet() bool { return s.passSet.Load() }
 
 // Listen opens the listening sockets named by bind, port and unixsocket.
 func (s *Server) Listen() error {
-	port := int(s.cfgInt("port"))
-	if port != 0 {
-		for _, addr := range bindAddrs(s.cfgStr("bind")) {
-			optional := strings.HasPrefix(addr, "-")
-			addr = strings.TrimPrefix(addr, "-")
-			host := addr
-			if host == "*" {
-				host = "0.0.0.0"
-			}
-			network := "tcp4"
-			if host == "::*" {
-				host, network = "::", "tcp6"
-			} else if strings.Contains(host, ":") {
-				network = "tcp6"
-			}
-			lc := net.ListenConfig{KeepAlive: -1}
-			ln, err := lc.Listen(nil, network, net.JoinHostPort(host, strconv.Itoa(port)))
-			if err != nil {
-				if optional || (host == "::" && isAddrUnavailable(err)) {
-					s.log.Warningf("Could not create server TCP listening socket %s:%d: %v", addr, port, err)
-					continue
-				}
-				return fmt.Errorf("Could not create server TCP listening socket %s:%d: %w", addr, port, err)
-			}
-			s.setBacklog(ln)
-			s.listeners = append(s.listeners, ln)
-		}
-		if len(s.listeners) == 0 {
-			return fmt.Errorf("Failed listening on port %d (tcp), aborting.", port)
-		}
+	lns, err := s.listenTCP()
+	if err != nil {
+		return err
 	}
+	s.listeners = append(s.listeners, lns...)
 	if path := s.cfgStr("unixsocket"); path != "" {
 		os.Remove(path)
 		ln, err := net.Listen("unix", path)
@@ -197,6 +176,70 @@ func (s *Server) Listen() error {
 			os.Chmod(path, os.FileMode(perm))
 		}
 		s.listeners = append(s.listeners, ln)
+	}
+	return nil
+}
+
+// listenTCP opens a listener for each bind address on port (none when port is 0).
+func (s *Server) listenTCP() ([]net.Listener, error) {
+	port := int(s.cfgInt("port"))
+	if port == 0 {
+		return nil, nil
+	}
+	var lns []net.Listener
+	for _, addr := range bindAddrs(s.cfgStr("bind")) {
+		optional := strings.HasPrefix(addr, "-")
+		addr = strings.TrimPrefix(addr, "-")
+		host := addr
+		if host == "*" {
+			host = "0.0.0.0"
+		}
+		network := "tcp4"
+		if host == "::*" {
+			host, network = "::", "tcp6"
+		} else if strings.Contains(host, ":") {
+			network = "tcp6"
+		}
+		lc := net.ListenConfig{KeepAlive: -1}
+		ln, err := lc.Listen(context.Background(), network, net.JoinHostPort(host, strconv.Itoa(port)))
+		if err != nil {
+			if optional || (host == "::" && isAddrUnavailable(err)) {
+				s.log.Warningf("Could not create server TCP listening socket %s:%d: %v", addr, port, err)
+				continue
+			}
+			for _, l := range lns {
+				l.Close()
+			}
+			return nil, fmt.Errorf("Could not create server TCP listening socket %s:%d: %w", addr, port, err)
+		}
+		s.setBacklog(ln)
+		lns = append(lns, ln)
+	}
+	if len(lns) == 0 {
+		return nil, fmt.Errorf("Failed listening on port %d (tcp), aborting.", port)
+	}
+	return lns, nil
+}
+
+// rebind is CONFIG SET port/bind: the new sockets are opened first, and only when they all
+// open are the old ones closed, as Redis does; otherwise the old ones stay and SET fails.
+func (s *Server) rebind() error {
+	lns, err := s.listenTCP()
+	if err != nil {
+		s.log.Warningf("%v", err)
+		return errors.New("Unable to listen on this port. Check server logs.")
+	}
+	var keep []net.Listener
+	for _, ln := range s.listeners {
+		if _, tcp := ln.(*net.TCPListener); tcp {
+			ln.Close()
+		} else {
+			keep = append(keep, ln)
+		}
+	}
+	s.listeners = append(keep, lns...)
+	for _, ln := range lns {
+		go s.acceptLoop(ln)
 	}
 	return nil
 }
@@ -382,4 +425,11 @@ func (s *Server) setBacklog(ln net.Listener) {
 	if raw, err := sc.SyscallConn(); err == nil {
 		raw.Control(func(fd uintptr) { syscall.Listen(int(fd), backlog) })
 	}
+}
+
+func (s *Server) rebindIfServing() error {
+	if len(s.listeners) == 0 {
+		return nil
+	}
+	return s.rebind()
 }

@@ -255,3 +255,28 @@ func TestTCPBacklog(t *testing.T) {
 		t.Fatalf("listening socket: %q, want Send-Q 37", out)
 	}
 }
+
+// TestConfigSetPort moves the listening socket at run time, as Redis does, and keeps the old
+// one when the new port cannot be bound.
+func TestConfigSetPort(t *testing.T) {
+	s := testutil.StartSard(t)
+	busy := testutil.StartRedis(t)
+	c := testutil.DialRaw(t, s.Addr)
+	reply, err := c.Do("CONFIG", "SET", "port", strconv.Itoa(busy.Port))
+	want := "-ERR CONFIG SET failed (possibly related to argument 'port') - Unable to listen on this port. Check server logs.\r\n"
+	if err != nil || string(reply) != want {
+		t.Fatalf("CONFIG SET port to a busy port: %q %v, want %q", reply, err, want)
+	}
+	newPort := testutil.FreePort(t)
+	if reply, err := c.Do("CONFIG", "SET", "port", strconv.Itoa(newPort)); err != nil || string(reply) != "+OK\r\n" {
+		t.Fatalf("CONFIG SET port: %q %v", reply, err)
+	}
+	moved := testutil.DialRaw(t, net.JoinHostPort("127.0.0.1", strconv.Itoa(newPort)))
+	if reply, err := moved.Do("PING"); err != nil || string(reply) != "+PONG\r\n" {
+		t.Fatalf("PING on the new port: %q %v", reply, err)
+	}
+	if conn, err := net.DialTimeout("tcp", s.Addr, time.Second); err == nil {
+		conn.Close()
+		t.Fatalf("the old port %s still accepts connections", s.Addr)
+	}
+}
