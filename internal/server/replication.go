@@ -135,6 +135,8 @@ func (s *Server) replFeed(b []byte) {
 	for _, r := range s.repl.replicas {
 		if r.online {
 			r.c.push(b)
+		} else if r.synced {
+			r.pending = append(r.pending, b...)
 		}
 	}
 }
@@ -482,8 +484,8 @@ func (s *Server) replicationCron() {
 		}
 	}
 	for _, r := range s.repl.replicas {
-		// Only replicas that acknowledge (every one since Redis 2.8) can time out.
-		if r.online && r.c.flags&flagReplica != 0 && now.Sub(r.ackTime) > timeout {
+		// A replica that stops acknowledging, or never acknowledges its payload, is dropped.
+		if r.synced && now.Sub(r.ackTime) > timeout {
 			s.log.Warningf("Disconnecting timedout replica (streaming sync): %s:%d", r.ip(), r.port)
 			r.c.close()
 		}

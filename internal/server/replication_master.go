@@ -26,8 +26,9 @@ type replicaInfo struct {
 	addr    string // REPLCONF ip-address, or the connection's address
 	capaEOF bool
 	capaP2  bool
-	synced  bool // PSYNC/SYNC accepted: listed in INFO
-	online  bool // receiving the stream
+	synced  bool   // PSYNC/SYNC accepted: listed in INFO
+	online  bool   // receiving the stream
+	pending []byte // stream held back until the replica acknowledges a disk-less payload
 	ackOff  int64
 	ackTime time.Time
 }
@@ -113,7 +114,11 @@ func replconfCommand(c *Client) {
 				r.ackOff = off
 			}
 			r.ackTime = time.Now()
-			r.online = true
+			if !r.online {
+				r.online = true
+				r.c.push(r.pending)
+				r.pending = nil
+			}
 			if s.repl.ackCond != nil {
 				s.repl.ackCond.Broadcast()
 			}
@@ -228,7 +233,9 @@ func (s *Server) fullResync(c *Client, psync bool) {
 	}
 	// The stream after the snapshot must say which database it writes to.
 	s.prop.db = -1
-	r.online = true
+	// A disk-less payload ends with its mark, which the replica only recognizes as the
+	// last bytes it reads: the stream waits for its first ACK, as Redis's does.
+	r.online = !(r.capaEOF && psync)
 	s.log.Noticef("Synchronization with replica %s succeeded", c.addr)
 }
 

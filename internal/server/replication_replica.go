@@ -61,7 +61,7 @@ func (s *Server) replicaLoop(gen int64, host string, port int) {
 }
 
 // replicaSession runs one connection to the master, from the dial to the end of the stream.
-func (s *Server) replicaSession(gen int64, host string, port int) error {
+func (s *Server) replicaSession(gen int64, host string, port int) (err error) {
 	addr := net.JoinHostPort(host, strconv.Itoa(port))
 	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
 	if err != nil {
