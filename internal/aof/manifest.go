@@ -6,6 +6,7 @@ package aof
 import (
 	"bytes"
 	"fmt"
+	"github.com/sard-kv/sard/internal/resp"
 	"strconv"
 	"strings"
 )
@@ -201,106 +202,18 @@ func atoll(s string) int64 {
 
 func isSpace(c byte) bool { return c == ' ' || (c >= '\t' && c <= '\r') }
 
-// SplitArgs splits a line into words as Redis's sdssplitargs does: double quotes with
-// \xHH and C escapes, single quotes with \' only, a closing quote followed by a space or the
-// end. ok is false for unbalanced quotes.
+// SplitArgs splits a manifest line into words as Redis's sdssplitargs does (the same
+// splitter inline requests use). ok is false for unbalanced quotes.
 func SplitArgs(line string) (args []string, ok bool) {
-	p := 0
-	for {
-		for p < len(line) && isSpace(line[p]) {
-			p++
-		}
-		if p >= len(line) {
-			return args, true
-		}
-		var cur []byte
-		inDQ, inSQ, done := false, false, false
-		for !done {
-			if inDQ {
-				if p >= len(line) {
-					return nil, false
-				}
-				c := line[p]
-				switch {
-				case c == '\\' && p+3 < len(line) && line[p+1] == 'x' && isHex(line[p+2]) && isHex(line[p+3]):
-					cur = append(cur, hexVal(line[p+2])<<4|hexVal(line[p+3]))
-					p += 3
-				case c == '\\' && p+1 < len(line):
-					p++
-					switch line[p] {
-					case 'n':
-						cur = append(cur, '\n')
-					case 'r':
-						cur = append(cur, '\r')
-					case 't':
-						cur = append(cur, '\t')
-					case 'b':
-						cur = append(cur, '\b')
-					case 'a':
-						cur = append(cur, '\a')
-					default:
-						cur = append(cur, line[p])
-					}
-				case c == '"':
-					if p+1 < len(line) && !isSpace(line[p+1]) {
-						return nil, false
-					}
-					done = true
-				default:
-					cur = append(cur, c)
-				}
-			} else if inSQ {
-				if p >= len(line) {
-					return nil, false
-				}
-				c := line[p]
-				switch {
-				case c == '\\' && p+1 < len(line) && line[p+1] == '\'':
-					p++
-					cur = append(cur, '\'')
-				case c == '\'':
-					if p+1 < len(line) && !isSpace(line[p+1]) {
-						return nil, false
-					}
-					done = true
-				default:
-					cur = append(cur, c)
-				}
-			} else {
-				if p >= len(line) {
-					break
-				}
-				switch c := line[p]; c {
-				case ' ', '\n', '\r', '\t':
-					done = true
-				case '"':
-					inDQ = true
-				case '\'':
-					inSQ = true
-				default:
-					cur = append(cur, c)
-				}
-			}
-			if p < len(line) {
-				p++
-			}
-		}
-		args = append(args, string(cur))
+	words, ok := resp.SplitArgs([]byte(line), nil)
+	if !ok {
+		return nil, false
 	}
-}
-
-func isHex(c byte) bool {
-	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')
-}
-
-func hexVal(c byte) byte {
-	switch {
-	case c >= '0' && c <= '9':
-		return c - '0'
-	case c >= 'a' && c <= 'f':
-		return c - 'a' + 10
+	args = make([]string, len(words))
+	for i, w := range words {
+		args[i] = string(w)
 	}
-	return c - 'A' + 10
+	return args, true
 }
 
 // Marshal renders the manifest as Redis writes it: the base, the history files, then the
