@@ -6,9 +6,10 @@ package aof
 import (
 	"bytes"
 	"fmt"
-	"github.com/sard-kv/sard/internal/resp"
 	"strconv"
 	"strings"
+
+	"github.com/sard-kv/sard/internal/resp"
 )
 
 // File types as the manifest spells them.
