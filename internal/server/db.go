@@ -137,6 +137,17 @@ func (db *DB) setString(key, val []byte, enc uint8, keepTTL bool) keyspace.Ref {
 	return r
 }
 
+// setObj stores a non-string value, replacing whatever the key held and its TTL; a key
+// that did not exist fires "new" (Redis's dbAdd), before the command's own event.
+func (db *DB) setObj(key []byte, typ, enc uint8, obj any) keyspace.Ref {
+	r, existed := db.ks.SetObj(key, keySlot(key), typ, enc, obj, false)
+	db.touch(r)
+	if !existed {
+		db.srv.notifyKeyspace(notifyNew, "new", key, db.id)
+	}
+	return r
+}
+
 // delete removes a key if it exists (after lazy expiry) and reports whether it did.
 func (db *DB) delete(key []byte) bool {
 	r, ok := db.ks.Lookup(key)

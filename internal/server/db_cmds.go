@@ -79,6 +79,7 @@ func moveCommand(c *Client) {
 		nr, _ = dk.SetObj(key, keySlot(key), typ, enc, sk.Obj(r), false)
 	}
 	dk.SetClock(nr, clock)
+	c.srv.notifyKeyspace(notifyNew, "new", key, dst.id)
 	if at != keyspace.NoExpire {
 		dk.SetExpireAt(nr, at)
 	}

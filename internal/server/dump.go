@@ -129,6 +129,8 @@ func restoreCommand(c *Client) {
 		at = ttl
 	}
 	r, _ := s.storeObject(c.db, key, obj, at, true)
+	// The old value (if any) was deleted above, so the key is always added afresh.
+	s.notifyKeyspace(notifyNew, "new", key, c.db.id)
 	if ttl > 0 && !absttl {
 		// Propagated with the absolute expiry, so replicas and the AOF agree on it.
 		nargv := make([][]byte, 0, len(argv)+1)

@@ -85,8 +85,19 @@ func encodingName(ks *keyspace.DB, r keyspace.Ref) string {
 }
 
 // lookupNoTouch finds a live key the way Redis's LOOKUP_NOTOUCH reads do (TTL, TYPE,
-// EXISTS, OBJECT): lazy expiry and hit/miss counting, without refreshing the access time.
+// EXISTS): lazy expiry and hit/miss counting, without refreshing the access time. A miss
+// fires "keymiss", as every read lookup without LOOKUP_NONOTIFY does in Redis.
 func (db *DB) lookupNoTouch(key []byte) (keyspace.Ref, bool) {
+	r, ok := db.lookupNoNotify(key)
+	if !ok {
+		db.srv.notifyKeyspace(notifyKeyMiss, "keymiss", key, db.id)
+	}
+	return r, ok
+}
+
+// lookupNoNotify is lookupNoTouch without the "keymiss" event: OBJECT and MEMORY USAGE
+// look keys up with LOOKUP_NONOTIFY in Redis.
+func (db *DB) lookupNoNotify(key []byte) (keyspace.Ref, bool) {
 	r, ok := db.exists(key)
 	if ok {
 		db.srv.stats.keyspaceHits++
@@ -322,6 +333,8 @@ func renameGeneric(c *Client, nx bool) {
 	// The destination lookup may have expired a key: look the source up again.
 	r, _ := c.db.ks.Lookup(src)
 	c.db.ks.Rename(r, dst, keySlot(dst))
+	// Redis deletes an existing destination and adds it afresh: "new" fires either way.
+	c.srv.notifyKeyspace(notifyNew, "new", dst, c.db.id)
 	c.srv.notifyKeyspace(notifyGeneric, "rename_from", src, c.db.id)
 	c.srv.notifyKeyspace(notifyGeneric, "rename_to", dst, c.db.id)
 	c.srv.dirty++
@@ -521,9 +534,15 @@ func copyCommand(c *Client) {
 		c.w.Int(0)
 		return
 	}
-	if _, exists := dst.lookupWrite(newKey); exists && !replace {
+	_, exists := dst.lookupWrite(newKey)
+	if exists && !replace {
 		c.w.Int(0)
 		return
+	}
+	if exists {
+		// REPLACE deletes the old value and adds the copy afresh, so "new" fires (Redis's
+		// dbDelete + dbAdd).
+		dst.delete(newKey)
 	}
 	// The destination lookup may have expired a key: look the source up again.
 	r, _ := src.ks.Lookup(key)
@@ -537,8 +556,7 @@ func copyCommand(c *Client) {
 			c.w.Error(errCopyUnsupported)
 			return
 		}
-		nr, _ = dst.ks.SetObj(newKey, keySlot(newKey), typ, enc, cl.CloneValue(), false)
-		dst.touch(nr)
+		nr = dst.setObj(newKey, typ, enc, cl.CloneValue())
 	}
 	if at != keyspace.NoExpire {
 		dst.ks.SetExpireAt(nr, at)
@@ -590,7 +608,7 @@ func (s *Server) lfuCounter(clock uint32) int64 {
 }
 
 func objectLookup(c *Client) (keyspace.Ref, bool) {
-	r, ok := c.db.lookupNoTouch(c.argv[2])
+	r, ok := c.db.lookupNoNotify(c.argv[2])
 	if !ok {
 		c.w.Null()
 	}

@@ -276,8 +276,7 @@ func (c *Client) lookupHashOrCreate(key []byte) (keyspace.Ref, *hashValue, bool)
 		return r, h, ok
 	}
 	h = newHashValue()
-	r, _ = c.db.ks.SetObj(key, keySlot(key), keyspace.TypeHash, h.enc(), h, false)
-	c.db.touch(r)
+	r = c.db.setObj(key, keyspace.TypeHash, h.enc(), h)
 	return r, h, true
 }
 

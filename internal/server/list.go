@@ -158,9 +158,7 @@ func (c *Client) lookupList(key []byte, write bool) (r keyspace.Ref, l *listValu
 
 // storeList adds a new list at key (Redis's dbAdd).
 func (db *DB) storeList(key []byte, l *listValue) keyspace.Ref {
-	r, _ := db.ks.SetObj(key, keySlot(key), keyspace.TypeList, listEncQuicklist, l, false)
-	db.touch(r)
-	return r
+	return db.setObj(key, keyspace.TypeList, listEncQuicklist, l)
 }
 
 func listEvent(where int, push bool) string {

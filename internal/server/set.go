@@ -237,9 +237,7 @@ func (c *Client) lookupSet(key []byte, write bool) (r keyspace.Ref, s *setValue,
 
 // storeSet puts s at key, replacing whatever was there and its TTL (Redis's setKey/dbAdd).
 func (db *DB) storeSet(key []byte, s *setValue) keyspace.Ref {
-	r, _ := db.ks.SetObj(key, keySlot(key), keyspace.TypeSet, s.enc(), s, false)
-	db.touch(r)
-	return r
+	return db.setObj(key, keyspace.TypeSet, s.enc(), s)
 }
 
 func saddCommand(c *Client) {

@@ -99,8 +99,7 @@ func (c *Client) parseNonNegative(arg []byte, negErr string) (int64, bool) {
 }
 
 func (db *DB) storeStream(key []byte, s *streamValue) {
-	r, _ := db.ks.SetObj(key, keySlot(key), keyspace.TypeStream, encStream, s, false)
-	db.touch(r)
+	db.setObj(key, keyspace.TypeStream, encStream, s)
 }
 
 // parseStreamID parses an ID argument and replies the error when it is not one.

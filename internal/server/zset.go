@@ -69,9 +69,7 @@ func (c *Client) lookupZSet(key []byte, write bool) (r keyspace.Ref, z *zset.Set
 
 // storeZSet puts z at key, replacing whatever was there and its TTL (Redis's setKey).
 func (db *DB) storeZSet(key []byte, z *zset.Set) keyspace.Ref {
-	r, _ := db.ks.SetObj(key, keySlot(key), keyspace.TypeZSet, zsetEnc(z), z, false)
-	db.touch(r)
-	return r
+	return db.setObj(key, keyspace.TypeZSet, zsetEnc(z), z)
 }
 
 // zsetInsert adds a member that is not in z, converting it to the large encoding first when
