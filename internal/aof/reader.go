@@ -121,8 +121,8 @@ func (r *Reader) Next() ([][]byte, error) {
 			if r.remain >= 0 && n+2 > r.remain {
 				return nil, ErrTruncated
 			}
-			arg := make([]byte, n)
-			if _, err := io.ReadFull(r.r, arg); err != nil {
+			arg, err := readN(r.r, n)
+			if err != nil {
 				return nil, readErr(err)
 			}
 			r.consume(n)
@@ -147,3 +147,26 @@ func readErr(err error) error {
 
 // strtol parses like C's strtol base 10 on a line: spaces, a sign, digits, saturating.
 func strtol(b []byte) int64 { return atoll(string(b)) }
+
+// readChunk bounds what readN allocates ahead of the data it has actually read.
+const readChunk = 1 << 20
+
+// readN reads exactly n bytes, growing its buffer as the data arrives, so a corrupt length
+// (up to 2^63) ends in a truncation error instead of a huge allocation.
+func readN(r io.Reader, n int64) ([]byte, error) {
+	if n <= readChunk {
+		b := make([]byte, n)
+		_, err := io.ReadFull(r, b)
+		return b, err
+	}
+	var b []byte
+	for int64(len(b)) < n {
+		step := min(n-int64(len(b)), readChunk)
+		start := len(b)
+		b = append(b, make([]byte, step)...)
+		if _, err := io.ReadFull(r, b[start:]); err != nil {
+			return nil, err
+		}
+	}
+	return b, nil
+}
