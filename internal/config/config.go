@@ -459,3 +459,23 @@ func nameFor(entries []entry, d *directive) string {
 	}
 	return d.name
 }
+
+// IntRef is an integer, memory or yes/no directive resolved once by name, for hot paths:
+// Get costs an index where GetInt costs a map lookup. It always reads the current value,
+// CONFIG SET and its rollbacks included.
+type IntRef struct {
+	c    *Config
+	slot int
+}
+
+// IntRef resolves name. An unknown or non-integer name is a programming error and panics.
+func (c *Config) IntRef(name string) IntRef {
+	e, ok := c.lookup(name)
+	if !ok || (e.d.kind != kindNum && e.d.kind != kindBool) {
+		panic("config: no integer directive " + name)
+	}
+	return IntRef{c: c, slot: int(e.d.slot)}
+}
+
+// Get returns the directive's current value.
+func (r IntRef) Get() int64 { return r.c.st.nums[r.slot] }

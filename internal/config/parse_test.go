@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"slices"
 	"testing"
 )
@@ -136,5 +137,26 @@ func TestExpandProcTitle(t *testing.T) {
 		if ok != c.ok || got != c.want {
 			t.Errorf("ExpandProcTitle(%q) = %q, %v", c.in, got, ok)
 		}
+	}
+}
+
+func TestIntRefFollowsSet(t *testing.T) {
+	c := New()
+	r := c.IntRef("hash-max-ziplist-entries") // an alias resolves to the same directive
+	if r.Get() != 512 {
+		t.Fatalf("default: %d", r.Get())
+	}
+	if err := c.Set([][2]string{{"hash-max-listpack-entries", "7"}}); err != nil {
+		t.Fatal(err)
+	}
+	if r.Get() != 7 {
+		t.Fatalf("after CONFIG SET: %d", r.Get())
+	}
+	c.OnApply("hz", func() error { return errors.New("refused") })
+	if err := c.Set([][2]string{{"hash-max-listpack-entries", "9"}, {"hz", "20"}}); err == nil {
+		t.Fatal("the failing hook should fail the SET")
+	}
+	if r.Get() != 7 {
+		t.Fatalf("after a rolled-back SET: %d", r.Get())
 	}
 }

@@ -37,7 +37,7 @@ func parseBitOffset(c *Client, arg []byte, hash bool, width int) (int64, bool) {
 	if useHash {
 		off *= int64(width) // wraps on overflow like Redis's, then fails the range check
 	}
-	if off < 0 || off>>3 >= c.srv.cfgInt("proto-max-bulk-len") {
+	if off < 0 || off>>3 >= c.srv.hot.protoMaxBulk.Get() {
 		c.w.Error(errBitOffset)
 		return 0, false
 	}

@@ -184,7 +184,7 @@ func debugPopulate(c *Client) {
 			c.w.Error("ERR value is out of range, must be positive")
 			return
 		}
-		if size > c.srv.cfgInt("proto-max-bulk-len") {
+		if size > c.srv.hot.protoMaxBulk.Get() {
 			c.w.Error(errStringTooLong)
 			return
 		}

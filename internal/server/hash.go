@@ -44,7 +44,7 @@ func newHashValue() *hashValue { return &hashValue{lp: listpack.New()} }
 type hashLimits struct{ entries, value int }
 
 func (s *Server) hashLimits() hashLimits {
-	return hashLimits{int(s.cfgInt("hash-max-listpack-entries")), int(s.cfgInt("hash-max-listpack-value"))}
+	return hashLimits{int(s.hot.hashEntries.Get()), int(s.hot.hashValue.Get())}
 }
 
 func (h *hashValue) enc() uint8 {

@@ -50,7 +50,7 @@ func storeHLL(c *Client, r keyspace.Ref, orig, b []byte) {
 	}
 }
 
-func (s *Server) hllSparseMax() int { return int(s.cfgInt("hll-sparse-max-bytes")) }
+func (s *Server) hllSparseMax() int { return int(s.hot.hllSparse.Get()) }
 
 func pfaddCommand(c *Client) {
 	key := c.argv[1]

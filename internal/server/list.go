@@ -126,7 +126,7 @@ func rdbLenSize(v uint64) int {
 // newList creates an empty list with the current list-max-listpack-size and
 // list-compress-depth.
 func (s *Server) newList() *listValue {
-	return &listValue{quicklist.New(int(s.cfgInt("list-max-listpack-size")), int(s.cfgInt("list-compress-depth")))}
+	return &listValue{quicklist.New(int(s.hot.listFill.Get()), int(s.hot.listDepth.Get()))}
 }
 
 // listAt finds the list at key without replying: found is false for a missing key,
@@ -628,23 +628,15 @@ func lposCommand(c *Client) {
 			rank = v
 		case argEq(c.argv[j], "count") && more:
 			j++
-			v, ok := parseLong(c, c.argv[j], errListCountNeg)
+			v, ok := parseNonNegLong(c, c.argv[j], errListCountNeg)
 			if !ok {
-				return
-			}
-			if v < 0 {
-				c.w.Error(errListCountNeg)
 				return
 			}
 			count = v
 		case argEq(c.argv[j], "maxlen") && more:
 			j++
-			v, ok := parseLong(c, c.argv[j], errListMaxlenNeg)
+			v, ok := parseNonNegLong(c, c.argv[j], errListMaxlenNeg)
 			if !ok {
-				return
-			}
-			if v < 0 {
-				c.w.Error(errListMaxlenNeg)
 				return
 			}
 			maxlen = v
@@ -842,4 +834,15 @@ func init() {
 		"rpoplpush": rpoplpushCommand,
 		"lmpop":     lmpopCommand,
 	})
+}
+
+// parseNonNegLong reads LPOS's COUNT and MAXLEN: Redis answers the same error for a
+// non-integer and for a negative value.
+func parseNonNegLong(c *Client, arg []byte, errText string) (int64, bool) {
+	v, ok := parseLong(c, arg, errText)
+	if ok && v < 0 {
+		c.w.Error(errText)
+		return 0, false
+	}
+	return v, ok
 }

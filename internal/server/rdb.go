@@ -728,10 +728,10 @@ func (s *Server) shutdownSave(flags int) error {
 // rdbLimits are the conversion thresholds for loaded values.
 func (s *Server) rdbLimits() rdb.Limits {
 	return rdb.Limits{
-		ListFill: int(s.cfgInt("list-max-listpack-size")), ListDepth: int(s.cfgInt("list-compress-depth")),
+		ListFill: int(s.hot.listFill.Get()), ListDepth: int(s.hot.listDepth.Get()),
 		SetMaxIntset:   s.setMaxIntset(),
-		HashMaxEntries: int(s.cfgInt("hash-max-listpack-entries")), HashMaxValue: int(s.cfgInt("hash-max-listpack-value")),
-		ZSetMaxEntries: int(s.cfgInt("zset-max-listpack-entries")), ZSetMaxValue: int(s.cfgInt("zset-max-listpack-value")),
+		HashMaxEntries: int(s.hot.hashEntries.Get()), HashMaxValue: int(s.hot.hashValue.Get()),
+		ZSetMaxEntries: int(s.hot.zsetEntries.Get()), ZSetMaxValue: int(s.hot.zsetValue.Get()),
 		Databases:    len(s.dbs),
 		SkipChecksum: !s.cfgBool("rdbchecksum"),
 	}

@@ -71,6 +71,7 @@ type Server struct {
 	maxBulkLen    atomic.Int64
 	passSet       atomic.Bool
 
+	hot             hotConfig // directives read per command, resolved once
 	hz              int
 	prefetchSink    uint32 // keeps the prefetch loads observable
 	activeExpireOff bool   // DEBUG SET-ACTIVE-EXPIRE 0
@@ -107,6 +108,7 @@ func New(cfg *config.Config, log *Logger) *Server {
 		startTime:  time.Now(),
 		errorStats: make(map[string]int64),
 		done:       make(chan struct{}),
+		hot:        resolveHotConfig(cfg),
 	}
 	s.runID = randomHex(40)
 	s.replID = randomHex(40)
@@ -136,7 +138,7 @@ func randomHex(n int) string {
 func (s *Server) installHooks() {
 	sync := func() error {
 		s.queryBufLimit.Store(s.cfgInt("client-query-buffer-limit"))
-		s.maxBulkLen.Store(s.cfgInt("proto-max-bulk-len"))
+		s.maxBulkLen.Store(s.hot.protoMaxBulk.Get())
 		s.passSet.Store(s.cfgStr("requirepass") != "")
 		s.hz = clampHz(int(s.cfgInt("hz")))
 		s.slowlog.maxLen = int(s.cfgInt("slowlog-max-len"))
@@ -432,4 +434,28 @@ func (s *Server) rebindIfServing() error {
 		return nil
 	}
 	return s.rebind()
+}
+
+// hotConfig holds the directives the command families read on every command (encoding
+// thresholds, size limits), resolved once so a read is an index, not a map lookup by name.
+type hotConfig struct {
+	hashEntries, hashValue, zsetEntries, zsetValue, setIntset  config.IntRef
+	listFill, listDepth, streamBytes, streamEntries, hllSparse config.IntRef
+	protoMaxBulk                                               config.IntRef
+}
+
+func resolveHotConfig(cfg *config.Config) hotConfig {
+	return hotConfig{
+		hashEntries:   cfg.IntRef("hash-max-listpack-entries"),
+		hashValue:     cfg.IntRef("hash-max-listpack-value"),
+		zsetEntries:   cfg.IntRef("zset-max-listpack-entries"),
+		zsetValue:     cfg.IntRef("zset-max-listpack-value"),
+		setIntset:     cfg.IntRef("set-max-intset-entries"),
+		listFill:      cfg.IntRef("list-max-listpack-size"),
+		listDepth:     cfg.IntRef("list-compress-depth"),
+		streamBytes:   cfg.IntRef("stream-node-max-bytes"),
+		streamEntries: cfg.IntRef("stream-node-max-entries"),
+		hllSparse:     cfg.IntRef("hll-sparse-max-bytes"),
+		protoMaxBulk:  cfg.IntRef("proto-max-bulk-len"),
+	}
 }

@@ -225,7 +225,7 @@ func (s *setValue) Digest(start digest.Start, expireAt int64) digest.Digest {
 
 // setMaxIntset reads set-max-intset-entries once per command.
 func (s *Server) setMaxIntset() int {
-	return int(min(s.cfgInt("set-max-intset-entries"), setIntsetEntriesCap))
+	return int(min(s.hot.setIntset.Get(), setIntsetEntriesCap))
 }
 
 // lookupSet finds the set at key for reading (write: for writing). It returns a nil set when

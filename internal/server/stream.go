@@ -282,7 +282,7 @@ func (c *Client) finishTrimArgs(xadd bool, spec *xaddSpec, limitGiven bool, i in
 		}
 	} else if spec.Approx {
 		// Redis bounds approximate trimming to 100 nodes' worth of entries by default.
-		spec.Limit = 100 * c.srv.cfgInt("stream-node-max-entries")
+		spec.Limit = 100 * c.srv.hot.streamEntries.Get()
 		if spec.Limit <= 0 {
 			spec.Limit = 10000
 		} else if spec.Limit > 1000000 {
@@ -374,7 +374,7 @@ func xaddCommand(c *Client) {
 		c.w.Error(errXAddTop)
 		return
 	}
-	s.Append(id, fv, c.srv.cfgInt("stream-node-max-bytes"), c.srv.cfgInt("stream-node-max-entries"))
+	s.Append(id, fv, c.srv.hot.streamBytes.Get(), c.srv.hot.streamEntries.Get())
 	c.replyStreamID(id)
 	c.srv.dirty++
 	c.srv.notifyKeyspace(notifyStream, "xadd", key, c.db.id)

@@ -351,7 +351,7 @@ func msetnxCommand(c *Client) { msetGeneric(c, true) }
 
 // checkStringLength refuses a string that would grow past proto-max-bulk-len.
 func checkStringLength(c *Client, size, add int64) bool {
-	limit := c.srv.cfgInt("proto-max-bulk-len")
+	limit := c.srv.hot.protoMaxBulk.Get()
 	if size > limit-add {
 		c.w.Error(errStringTooLong)
 		return false
@@ -643,7 +643,7 @@ func lcsCommand(c *Client) {
 	}
 	// The same guard as Redis: the DP table may not exceed proto-max-bulk-len bytes.
 	cells := uint64(len(a)+1) * uint64(len(b)+1)
-	if cells*4 > uint64(c.srv.cfgInt("proto-max-bulk-len")) {
+	if cells*4 > uint64(c.srv.hot.protoMaxBulk.Get()) {
 		c.w.Error(errLCSMemory)
 		return
 	}

@@ -57,7 +57,7 @@ func zsetEnc(z *zset.Set) uint8 {
 
 // zsetLimits reads zset-max-listpack-entries and -value at conversion time.
 func (s *Server) zsetLimits() (entries, value int64) {
-	return s.cfgInt("zset-max-listpack-entries"), s.cfgInt("zset-max-listpack-value")
+	return s.hot.zsetEntries.Get(), s.hot.zsetValue.Get()
 }
 
 // lookupZSet finds the sorted set at key; a missing key gives a nil set, a key of another

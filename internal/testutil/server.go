@@ -33,23 +33,24 @@ type Server struct {
 	Args []string // everything after the binary, including --port and --dir
 
 	tb   testing.TB
-	log  *logBuffer
+	log  *LogBuffer
 	done chan struct{} // closed once Cmd has exited and been reaped
 }
 
-// logBuffer collects a process's stdout and stderr across restarts.
-type logBuffer struct {
+// LogBuffer collects a process's stdout and stderr while a test reads it (safe for
+// concurrent writes and reads).
+type LogBuffer struct {
 	mu  sync.Mutex
 	buf bytes.Buffer
 }
 
-func (b *logBuffer) Write(p []byte) (int, error) {
+func (b *LogBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.Write(p)
 }
 
-func (b *logBuffer) String() string {
+func (b *LogBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
@@ -80,7 +81,7 @@ func startNew(tb testing.TB, name, bin string, fixed, args []string) *Server {
 	if len(args) > 0 && !strings.HasPrefix(args[0], "--") {
 		conf, args = args[:1], args[1:]
 	}
-	s := &Server{Name: name, Bin: bin, Dir: dir, tb: tb, log: &logBuffer{}}
+	s := &Server{Name: name, Bin: bin, Dir: dir, tb: tb, log: &LogBuffer{}}
 	tb.Cleanup(func() {
 		if tb.Failed() {
 			tb.Logf("%s on %s, last lines of its log:\n%s", s.Name, s.Addr, s.LogTail(30))

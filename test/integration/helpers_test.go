@@ -1,7 +1,6 @@
 package integration
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"net"
@@ -11,7 +10,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -31,31 +29,13 @@ func isLogLine(line string) bool {
 	return logLineRe.MatchString(line) || signalLineRe.MatchString(line)
 }
 
-// syncBuf collects a child's output while the test reads it.
-type syncBuf struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuf) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuf) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // proc is a process the test started itself, for the cases testutil.StartSard cannot cover:
 // a server that must fail to start, one without a TCP port, one in a network namespace, or
 // one whose exit status and signals the test checks.
 type proc struct {
 	t    *testing.T
 	cmd  *exec.Cmd
-	out  syncBuf
+	out  testutil.LogBuffer
 	done chan struct{}
 }
 
