@@ -167,22 +167,67 @@ func String(score float64) string {
 	return string(buf[:])
 }
 
-// Distance is the haversine distance in metres between two points, computed as Redis does.
+// Distance is the haversine distance in metres between two points, computed as Redis does
+// (the same operations in the same order, with correctly rounded sin, cos and asin where
+// Redis calls the C library's).
 func Distance(long1, lat1, long2, lat2 float64) float64 {
+	return distance(long1, lat1, long2, lat2, math.NaN())
+}
+
+// distance is Distance with cos(lat1) given when known (NaN otherwise).
+func distance(long1, lat1, long2, lat2, cosLat1 float64) float64 {
 	lon1r, lon2r := degRad(long1), degRad(long2)
-	v := math.Sin((lon2r - lon1r) / 2)
+	v := Sin((lon2r - lon1r) / 2)
 	if v == 0 {
 		// same meridian: the latitude difference alone
 		return latDistance(lat1, lat2)
 	}
 	lat1r, lat2r := degRad(lat1), degRad(lat2)
-	u := math.Sin((lat2r - lat1r) / 2)
-	a := float64(u*u) + float64(float64(float64(math.Cos(lat1r)*math.Cos(lat2r))*v)*v)
-	return 2.0 * EarthR * math.Asin(math.Sqrt(a))
+	u := Sin((lat2r - lat1r) / 2)
+	if cosLat1 != cosLat1 {
+		cosLat1 = Cos(lat1r)
+	}
+	a := float64(u*u) + float64(float64(float64(cosLat1*Cos(lat2r))*v)*v)
+	return 2.0 * EarthR * Asin(math.Sqrt(a))
 }
 
 func latDistance(lat1, lat2 float64) float64 {
 	return EarthR * math.Abs(degRad(lat2)-degRad(lat1))
+}
+
+// A search computes exact distances only where a cheaper haversine term a (distance =
+// 2R asin(sqrt(a))), computed with Go's math functions, cannot decide a comparison with a
+// limit. The two computations of a differ by a few ulps, and sqrt and the correctly
+// rounded asin are monotonic, so a point whose approximate a exceeds the limit's term by
+// farMargin (relative) is certainly beyond the limit, and one below it by farMargin is
+// certainly within.
+const farMargin = 1e-9
+
+// limitTerms returns the haversine term of a distance in metres, raised and lowered by
+// farMargin. Near half the circumference or more there is no shortcut: a rounds to 1 or
+// beyond there, and Redis's asin of a square root above 1 gives NaN, which no comparison
+// rejects.
+func limitTerms(meters float64) (out, in float64) {
+	half := meters / (2 * EarthR)
+	if !(half < 1.5) {
+		return math.Inf(1), math.Inf(-1)
+	}
+	s := math.Sin(half)
+	return s * s * (1 + farMargin), s * s * (1 - farMargin)
+}
+
+// approxTerm is the haversine term between two points with Go's math functions, cosLat1
+// being math.Cos of lat1 in radians; ok is false on one meridian, where the exact
+// distance needs no trigonometry and the estimate has nothing to save.
+func approxTerm(long1, lat1, long2, lat2, cosLat1 float64) (a float64, ok bool) {
+	v := math.Sin((degRad(long2) - degRad(long1)) / 2)
+	if v == 0 {
+		return 0, false
+	}
+	lat1r, lat2r := degRad(lat1), degRad(lat2)
+	u := math.Sin((lat2r - lat1r) / 2)
+	a = u*u + cosLat1*math.Cos(lat2r)*v*v
+	return a, a < 1-1e-6 // near antipodes: always the exact path
 }
 
 // Shape is a search area: a circle of Radius or a Width x Height box around (Long, Lat);
@@ -193,23 +238,51 @@ type Shape struct {
 	Radius        float64
 	Width, Height float64
 	Conversion    float64
+
+	prepared  bool
+	cosLat    float64 // Cos of the centre's latitude in radians
+	approxCos float64 // the same from Go's math.Cos, for approxTerm
+	out, in   float64 // limitTerms of the radius or half the width
+}
+
+func (s *Shape) prepare() {
+	latr := degRad(s.Lat)
+	s.cosLat, s.approxCos = Cos(latr), math.Cos(latr)
+	if s.Box {
+		s.out, s.in = limitTerms(s.Width * s.Conversion / 2)
+	} else {
+		s.out, s.in = limitTerms(s.Radius * s.Conversion)
+	}
+	s.prepared = true
 }
 
 // Contains reports whether a point lies in the shape and its distance from the centre in
-// metres.
+// metres, decided as Redis decides it.
 func (s *Shape) Contains(long, lat float64) (float64, bool) {
+	if !s.prepared {
+		s.prepare()
+	}
 	if !s.Box {
-		d := Distance(s.Long, s.Lat, long, lat)
-		return d, d <= s.Radius*s.Conversion
+		if a, ok := approxTerm(s.Long, s.Lat, long, lat, s.approxCos); ok && a > s.out {
+			return 0, false
+		}
+		d := distance(s.Long, s.Lat, long, lat, s.cosLat)
+		return d, !(d > s.Radius*s.Conversion) // a NaN distance is in, as in Redis
 	}
 	w, h := s.Width*s.Conversion, s.Height*s.Conversion
 	if latDistance(lat, s.Lat) > h/2 {
 		return 0, false
 	}
-	if Distance(long, lat, s.Long, lat) > w/2 {
+	// the east-west distance at the point's latitude against half the width
+	a, ok := approxTerm(long, lat, s.Long, lat, math.Cos(degRad(lat)))
+	switch {
+	case ok && a > s.out:
+		return 0, false
+	case ok && a < s.in:
+	case Distance(long, lat, s.Long, lat) > w/2:
 		return 0, false
 	}
-	return Distance(s.Long, s.Lat, long, lat), true
+	return distance(s.Long, s.Lat, long, lat, s.cosLat), true
 }
 
 // boundingBox is the shape's extent in degrees: min long, min lat, max long, max lat.
@@ -221,8 +294,8 @@ func (s *Shape) boundingBox() (minLong, minLat, maxLong, maxLat float64) {
 	height *= s.Conversion
 	width *= s.Conversion
 	latDelta := radDeg(height / EarthR)
-	topDelta := radDeg(width / EarthR / math.Cos(degRad(s.Lat+latDelta)))
-	bottomDelta := radDeg(width / EarthR / math.Cos(degRad(s.Lat-latDelta)))
+	topDelta := radDeg(width / EarthR / Cos(degRad(s.Lat+latDelta)))
+	bottomDelta := radDeg(width / EarthR / Cos(degRad(s.Lat-latDelta)))
 	// the edge nearer the pole is the narrower one, on either hemisphere
 	if s.Lat < 0 {
 		return s.Long - bottomDelta, s.Lat - latDelta, s.Long + bottomDelta, s.Lat + latDelta

@@ -2,6 +2,7 @@ package geohash
 
 import (
 	"math"
+	"math/rand/v2"
 	"testing"
 
 	"pgregory.net/rapid"
@@ -79,8 +80,76 @@ func TestRoundTrip(t *testing.T) {
 	})
 }
 
+// BenchmarkDistance is one haversine distance, as GEODIST and every point a search
+// checks compute it, between random points.
 func BenchmarkDistance(b *testing.B) {
-	for b.Loop() {
-		Distance(13.361389, 38.115556, 15.087269, 37.502669)
+	rng := rand.New(rand.NewPCG(7, 8))
+	var pts [4096][4]float64
+	for i := range pts {
+		for j := range pts[i] {
+			pts[i][j] = 170 * (rng.Float64() - 0.5)
+		}
 	}
+	sum := 0.0
+	for i := 0; b.Loop(); i++ {
+		p := &pts[i&4095]
+		sum += Distance(p[0], p[1], p[2], p[3])
+	}
+	_ = sum
+}
+
+// containsExact is Shape.Contains without the Go math shortcuts: Redis's checks as written.
+func containsExact(s *Shape, long, lat float64) (float64, bool) {
+	if !s.Box {
+		d := Distance(s.Long, s.Lat, long, lat)
+		return d, !(d > s.Radius*s.Conversion)
+	}
+	if latDistance(lat, s.Lat) > s.Height*s.Conversion/2 {
+		return 0, false
+	}
+	if Distance(long, lat, s.Long, lat) > s.Width*s.Conversion/2 {
+		return 0, false
+	}
+	return Distance(s.Long, s.Lat, long, lat), true
+}
+
+// The shortcuts in Contains never change a decision, also for points exactly on the edge
+// and one ulp either side of it.
+func TestContainsShortcutsAreExact(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		cl := rapid.Float64Range(-180, 180).Draw(t, "centre long")
+		ca := rapid.Float64Range(-LatMax, LatMax).Draw(t, "centre lat")
+		pl := cl + rapid.Float64Range(-30, 30).Draw(t, "dlong")
+		pa := ca + rapid.Float64Range(-20, 20).Draw(t, "dlat")
+		if rapid.Bool().Draw(t, "antipode") {
+			pl, pa = cl+180-rapid.Float64Range(0, 1e-3).Draw(t, "off"), -ca
+		}
+		pl = math.Mod(pl+540, 360) - 180
+		pa = max(min(pa, LatMax), -LatMax)
+		box := rapid.Bool().Draw(t, "box")
+		var limit float64
+		if box {
+			limit = 2 * Distance(pl, pa, cl, pa) // the point on the east or west edge
+		} else {
+			limit = Distance(cl, ca, pl, pa)
+		}
+		switch rapid.IntRange(0, 3).Draw(t, "nudge") {
+		case 1:
+			limit = math.Nextafter(limit, 0)
+		case 2:
+			limit = math.Nextafter(limit, math.Inf(1))
+		case 3:
+			limit *= rapid.Float64Range(0.5, 2).Draw(t, "scale")
+		}
+		sh := Shape{Long: cl, Lat: ca, Box: box, Radius: limit, Width: limit, Height: 2 * limit, Conversion: 1}
+		if rapid.Bool().Draw(t, "km") {
+			sh.Radius, sh.Width, sh.Height, sh.Conversion = limit/1000, limit/1000, limit/500, 1000
+		}
+		ref := sh
+		wd, win := containsExact(&ref, pl, pa)
+		gd, gin := sh.Contains(pl, pa)
+		if win != gin || win && math.Float64bits(wd) != math.Float64bits(gd) {
+			t.Fatalf("Contains = %v, %v; Redis's checks give %v, %v", gd, gin, wd, win)
+		}
+	})
 }

@@ -1,11 +1,11 @@
 package server
 
 import (
-	"sort"
 	"strconv"
 
 	"github.com/sard-kv/sard/internal/geohash"
 	"github.com/sard-kv/sard/internal/num"
+	"github.com/sard-kv/sard/internal/pqsort"
 	"github.com/sard-kv/sard/internal/zset"
 )
 
@@ -459,11 +459,29 @@ func geoSearchGeneric(c *Client, srcIdx int, flags int) {
 	if count != 0 && int64(n) > count {
 		n = int(count)
 	}
-	switch order {
-	case geoSortAsc:
-		sort.SliceStable(pts, func(i, j int) bool { return pts[i].dist < pts[j].dist })
-	case geoSortDesc:
-		sort.SliceStable(pts, func(i, j int) bool { return pts[i].dist > pts[j].dist })
+	if order != geoSortNone {
+		// Redis's comparison: greater, equal, else less (so a NaN distance is "less"
+		// than anything, both ways round).
+		cmp := func(a, b *geoPoint) int {
+			c := -1
+			switch {
+			case a.dist > b.dist:
+				c = 1
+			case a.dist == b.dist:
+				c = 0
+			}
+			if order == geoSortDesc {
+				return -c
+			}
+			return c
+		}
+		// Points at equal distances end in Redis's order: its partial quicksort when COUNT
+		// leaves some out, otherwise glibc's qsort.
+		if n < len(pts) {
+			pqsort.Sort(pts, cmp, 0, n-1)
+		} else {
+			pqsort.Stable(pts, cmp)
+		}
 	}
 	pts = pts[:n]
 	for i := range pts {

@@ -3,11 +3,11 @@ package server
 import (
 	"bytes"
 	"math"
-	"sort"
 	"strconv"
 
 	"github.com/sard-kv/sard/internal/keyspace"
 	"github.com/sard-kv/sard/internal/num"
+	"github.com/sard-kv/sard/internal/pqsort"
 	"github.com/sard-kv/sard/internal/quicklist"
 	"github.com/sard-kv/sard/internal/zset"
 )
@@ -158,9 +158,10 @@ func sortGeneric(c *Client, readOnly bool) {
 		}
 		obj = c.db.ks.Obj(r)
 	}
-	// An unsorted set would come out in hash order: sort it when the result is stored, so
-	// that the stored list is the same everywhere.
-	if dontSort && typ == keyspace.TypeSet && storeKey != nil {
+	// An unsorted set would come out in hash order: sort it when the result is stored or
+	// goes to a script, so that replicas and the AOF see the same thing (Redis 7.0 forces
+	// ALPHA there). Lists and sorted sets keep their own order.
+	if dontSort && typ == keyspace.TypeSet && (storeKey != nil || c == c.srv.scripts.fake) {
 		dontSort, alpha, sortBy = false, true, nil
 	}
 	// Redis converts a small sorted set to its skiplist encoding for SORT, for good.
@@ -306,8 +307,14 @@ func sortGeneric(c *Client, readOnly bool) {
 			}
 			return cmp
 		}
-		// glibc's qsort is a merge sort, stable for equal keys.
-		sort.SliceStable(items, func(i, j int) bool { return less(&items[i], &items[j]) < 0 })
+		// Equal keys end in the order Redis's sorts leave them: its partial quicksort when
+		// sorting BY a pattern with a LIMIT that leaves something out, otherwise glibc's
+		// qsort, a merge sort that keeps equal keys in input order.
+		if sortBy != nil && (start != 0 || end != int64(len(items))-1) {
+			pqsort.Sort(items, less, int(start), int(end))
+		} else {
+			pqsort.Stable(items, less)
+		}
 	}
 
 	outLen := int(end - start + 1)
