@@ -22,6 +22,7 @@
 //	First, Last, Next, Prev, Seek(index; negative from the tail)
 //	Get(lp, p) (str, int, isInt), GetBytes(lp, p, buf), Equal(lp, p, s), Find(lp, p, s, skip)
 //	Append/AppendInt, Prepend/PrependInt, Insert/InsertInt(lp, p, s, Before|After)
+//	Tail(lp) then Int/Str ... Finish: several appends with one header update
 //	Replace/ReplaceInt, Delete(lp, p), DeleteRange(lp, index, n), DeleteFrom(lp, p, n)
 //	EntrySize(s), Validate(b, deep)
 //
@@ -434,6 +435,9 @@ func EntrySizeInt(v int64) int {
 // splice replaces the del bytes at off with room for ins bytes, reallocating with a little
 // headroom when needed.
 func splice(lp []byte, off, del, ins int) []byte {
+	if del == ins {
+		return lp // a replacement of the same size moves nothing
+	}
 	old := len(lp)
 	n := old - del + ins
 	if n > cap(lp) {
@@ -480,6 +484,58 @@ func Append(lp []byte, s []byte) []byte {
 func AppendInt(lp []byte, v int64) []byte {
 	e := makeIntElement(v)
 	return put(lp, len(lp)-1, 0, &e, 1)
+}
+
+// Appender adds several entries at the tail of a listpack and fixes its header once at
+// the end (a stream entry is up to seven entries). Between Tail and Finish the listpack has
+// no terminator and must not be read. It grows exactly as the same Append calls would.
+type Appender struct {
+	lp []byte
+	n  int
+}
+
+// Tail starts appending to lp.
+func Tail(lp []byte) Appender { return Appender{lp: lp[:len(lp)-1]} }
+
+// Int appends the integer v.
+func (a *Appender) Int(v int64) {
+	var hdr [maxEntryInts]byte
+	n := encodeInt(&hdr, v)
+	off := a.grow(n + 1) // an integer entry is at most 9 bytes: a one-byte backlen
+	copy(a.lp[off:], hdr[:n])
+	a.lp[off+n] = byte(n)
+}
+
+// Str appends s (as an integer when it reads as one, like Append).
+func (a *Appender) Str(s []byte) {
+	e := makeElement(s)
+	off := a.grow(e.size())
+	e.write(a.lp[off:])
+}
+
+// grow extends the listpack by one entry of sz bytes and returns where it starts.
+func (a *Appender) grow(sz int) int {
+	off := len(a.lp)
+	if n := off + sz + 1; n > cap(a.lp) { // +1: room for the terminator, as splice leaves
+		c := max(n+n/8, 16)
+		nl := make([]byte, off, c)
+		copy(nl, a.lp)
+		a.lp = nl
+	}
+	a.lp = a.lp[:off+sz]
+	a.n++
+	return off
+}
+
+// Finish terminates the listpack, fixes its header and returns it.
+func (a *Appender) Finish() []byte {
+	lp := append(a.lp, EOF)
+	count := headerCount(lp)
+	if count != CountUnknown {
+		count += a.n
+	}
+	setHeader(lp, count)
+	return lp
 }
 
 // Prepend adds s at the head.

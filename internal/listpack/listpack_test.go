@@ -166,6 +166,47 @@ func TestModel(t *testing.T) {
 	})
 }
 
+// TestAppenderMatchesAppend: a batch through Tail ... Finish leaves the same bytes, the
+// same capacity and the same count (including past 65534 entries, where the header says
+// "unknown") as the same Append and AppendInt calls one by one.
+func TestAppenderMatchesAppend(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		elem := rapid.OneOf(
+			rapid.StringMatching(`-?[0-9]{1,20}`),
+			rapid.StringN(0, 300, -1),
+		)
+		start := New()
+		if rapid.Bool().Draw(t, "full") {
+			for range CountUnknown - rapid.IntRange(1, 3).Draw(t, "short") {
+				start = AppendInt(start, 1)
+			}
+		}
+		one := append(make([]byte, 0, rapid.IntRange(len(start), len(start)+600).Draw(t, "cap")), start...)
+		batch := append(make([]byte, 0, cap(one)), start...)
+		for range rapid.IntRange(0, 5).Draw(t, "batches") {
+			a := Tail(batch)
+			for range rapid.IntRange(0, 8).Draw(t, "n") {
+				if rapid.Bool().Draw(t, "int") {
+					v := rapid.Int64().Draw(t, "v")
+					one = AppendInt(one, v)
+					a.Int(v)
+				} else {
+					s := []byte(elem.Draw(t, "s"))
+					one = Append(one, s)
+					a.Str(s)
+				}
+			}
+			batch = a.Finish()
+			if !bytes.Equal(one, batch) || cap(one) != cap(batch) {
+				t.Fatalf("batch differs: len %d/%d cap %d/%d", len(batch), len(one), cap(batch), cap(one))
+			}
+			if err := Validate(batch, true); err != nil {
+				t.Fatalf("validate: %v", err)
+			}
+		}
+	})
+}
+
 func TestFindSkip(t *testing.T) {
 	lp := New()
 	for _, s := range []string{"a", "b", "b", "a", "c", "5", "5", "x"} {

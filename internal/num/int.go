@@ -10,9 +10,17 @@ import (
 // INCR, EXPIRE, SETRANGE and every other integer argument: an optional '-'
 // then decimal digits, with no '+', no spaces, no leading zeros (so "-0"
 // and "007" are rejected) and no overflow. It never allocates.
+//
+// Not inlined on purpose: inlined into another package, the call to the generic
+// parseInt64 hides from escape analysis that b is only read, and every stack
+// buffer a caller parses would move to the heap.
+//
+//go:noinline
 func ParseInt64(b []byte) (int64, bool) { return parseInt64(b) }
 
-// ParseInt64String is ParseInt64 for a string.
+// ParseInt64String is ParseInt64 for a string (not inlined for the same reason).
+//
+//go:noinline
 func ParseInt64String(s string) (int64, bool) { return parseInt64(s) }
 
 func parseInt64[T string | []byte](b T) (int64, bool) {

@@ -19,11 +19,17 @@ const unresolved = -2
 // Iterator returns an iterator starting at element index (negative counts from the
 // tail), going to the head if reverse. An index out of range gives an empty iteration.
 func (q *List) Iterator(index int, reverse bool) *Iter {
+	// Small enough to be inlined, so that the iterator can live on the caller's stack.
 	it := &Iter{q: q, reverse: reverse, ni: -1}
-	if ni, p, ok := q.locate(index); ok {
+	it.start(index)
+	return it
+}
+
+//go:noinline
+func (it *Iter) start(index int) {
+	if ni, p, ok := it.q.locate(index); ok {
 		it.ni, it.p = ni, p
 	}
-	return it
 }
 
 func (it *Iter) valid() bool { return it.ni >= 0 && it.ni < len(it.q.nodes) }

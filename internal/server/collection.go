@@ -3,7 +3,14 @@ package server
 // Helpers shared by the collection families (hash, set, sorted set, stream),
 // whose commands repeat the same lookup, removal and scan steps.
 
-import "github.com/sard-kv/sard/internal/keyspace"
+import (
+	"math"
+	"strconv"
+
+	"github.com/sard-kv/sard/internal/keyspace"
+	"github.com/sard-kv/sard/internal/num"
+	"github.com/sard-kv/sard/internal/resp"
+)
 
 // lookupTyped finds the value of type typ at key for reading (write: for
 // writing). found is false and v the zero T (a nil pointer) when the key does
@@ -22,6 +29,36 @@ func lookupTyped[T any](c *Client, key []byte, write bool, typ uint8) (r keyspac
 		return 0, v, false, false
 	}
 	return r, c.db.ks.Obj(r).(T), true, true
+}
+
+// propagating reports whether anything (the AOF, a replica) consumes the propagation
+// stream; handlers skip building the rewritten form of their command when nothing would
+// read it.
+func (s *Server) propagating() bool { return len(s.prop.consumers) > 0 }
+
+// writeScore replies a sorted-set score as resp.Writer.Double does (Redis's "%.17g"), but
+// formats it on the stack: Double's replaceable formatter makes its buffer escape, one
+// allocation per score. Integral scores take the integer path, which prints the same
+// digits (%.17g has no exponent below 1e17); Go's 'g' with 17 digits is %.17g for every
+// other finite double.
+func writeScore(w *resp.Writer, f float64) {
+	var tmp [32]byte
+	var s []byte
+	switch {
+	case f == math.Trunc(f) && f > -1<<53 && f < 1<<53 && (f != 0 || !math.Signbit(f)):
+		s = strconv.AppendInt(tmp[:0], int64(f), 10)
+	case math.IsInf(f, 0):
+		s = num.FormatDouble(tmp[:0], f)
+	default:
+		s = strconv.AppendFloat(tmp[:0], f, 'g', 17, 64)
+	}
+	if w.Proto >= 3 {
+		w.Buf = append(w.Buf, ',')
+		w.Buf = append(w.Buf, s...)
+		w.Buf = append(w.Buf, '\r', '\n')
+		return
+	}
+	w.Bulk(s)
 }
 
 // removeMembers is HDEL, SREM and ZREM once the collection at r is found:

@@ -158,6 +158,7 @@ func (h *hashValue) set(field, value []byte, lim hashLimits) bool {
 		h.lp = listpack.Replace(h.lp, p, value)
 		return true
 	}
+	h.lp = listpack.Grow(h.lp, listpack.EntrySize(field)+listpack.EntrySize(value))
 	h.lp = listpack.Append(h.lp, field)
 	h.lp = listpack.Append(h.lp, value)
 	if h.length() > lim.entries {
@@ -186,11 +187,23 @@ func (h *hashValue) each(fn func(f, v []byte) bool) {
 		ht.ForEach(func(r keyspace.Ref) bool { return fn(ht.Key(r), ht.Str(r)) })
 		return
 	}
-	var fb, vb [24]byte
+	// Integers need formatting into buffers, which fn makes escape: allocated only when the
+	// listpack holds one.
+	var bufs *[2][24]byte
+	get := func(p, i int) []byte {
+		s, v, isInt := listpack.Get(h.lp, p)
+		if !isInt {
+			return s
+		}
+		if bufs == nil {
+			bufs = new([2][24]byte)
+		}
+		return strconv.AppendInt(bufs[i][:0], v, 10)
+	}
 	for p := listpack.First(h.lp); p >= 0; {
-		f := listpack.GetBytes(h.lp, p, fb[:0])
+		f := get(p, 0)
 		p = listpack.Next(h.lp, p)
-		v := listpack.GetBytes(h.lp, p, vb[:0])
+		v := get(p, 1)
 		p = listpack.Next(h.lp, p)
 		if !fn(f, v) {
 			return
@@ -293,7 +306,9 @@ func hsetCommand(c *Client) {
 	}
 	lim := c.srv.hashLimits()
 	h.tryConversion(c.argv[2:], lim)
-	h.reserve(c.argv[2:])
+	if len(c.argv) > 4 {
+		h.reserve(c.argv[2:]) // set grows the listpack once for a single pair itself
+	}
 	created := 0
 	for i := 2; i < len(c.argv); i += 2 {
 		if !h.set(c.argv[i], c.argv[i+1], lim) {

@@ -2,9 +2,10 @@ package server
 
 import (
 	"bytes"
+	"cmp"
 	"math"
 	"math/rand/v2"
-	"sort"
+	"slices"
 	"strconv"
 
 	"github.com/sard-kv/sard/internal/digest"
@@ -718,7 +719,7 @@ func setInterGeneric(c *Client, keys [][]byte, dst []byte, cardOnly bool, limit 
 			return
 		}
 	}
-	sort.SliceStable(sets, func(i, j int) bool { return sets[i].size() < sets[j].size() })
+	slices.SortStableFunc(sets, func(a, b *setValue) int { return cmp.Compare(a.size(), b.size()) })
 	var res *setValue
 	var d = c.w.Defer()
 	maxIntset := c.srv.setMaxIntset()
@@ -814,7 +815,7 @@ func setUnionDiffGeneric(c *Client, keys [][]byte, dst []byte, op int) {
 					others = append(others, s)
 				}
 			}
-			sort.SliceStable(others, func(i, j int) bool { return others[i].size() > others[j].size() })
+			slices.SortStableFunc(others, func(a, b *setValue) int { return cmp.Compare(b.size(), a.size()) })
 			sets[0].each(func(m []byte, v int64, isInt bool) bool {
 				for _, o := range others {
 					if isInt && o.hasInt(v) || !isInt && o.has(m) {

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bytes"
 	"math"
 	"strings"
 
@@ -312,12 +311,11 @@ func rewriteTrim(argv [][]byte, spec *trimSpec, s *stream.Stream) {
 	}
 }
 
+// copyArgv copies the argument list for a rewrite of the propagated command. The arguments
+// themselves are shared: call() encodes the rewrite before the request's buffer is reused, and
+// rewrites replace arguments rather than change their bytes.
 func copyArgv(argv [][]byte) [][]byte {
-	out := make([][]byte, len(argv))
-	for i, a := range argv {
-		out[i] = bytes.Clone(a)
-	}
-	return out
+	return append([][]byte(nil), argv...)
 }
 
 func xaddCommand(c *Client) {
@@ -380,16 +378,17 @@ func xaddCommand(c *Client) {
 	c.srv.notifyKeyspace(notifyStream, "xadd", key, c.db.id)
 
 	var prop [][]byte
+	propagating := c.srv.propagating()
 	if spec.Strategy != stream.TrimNone {
 		if s.Trim(spec.TrimArgs) > 0 {
 			c.srv.notifyKeyspace(notifyStream, "xtrim", key, c.db.id)
 		}
-		if spec.Approx {
+		if spec.Approx && propagating {
 			prop = copyArgv(c.argv)
 			rewriteTrim(prop, &spec.trimSpec, s.Stream)
 		}
 	}
-	if !spec.idGiven || !spec.seqGiven {
+	if propagating && (!spec.idGiven || !spec.seqGiven) {
 		if prop == nil {
 			prop = copyArgv(c.argv)
 		}
@@ -428,7 +427,7 @@ func xtrimCommand(c *Client) {
 	if n > 0 {
 		c.srv.notifyKeyspace(notifyStream, "xtrim", key, c.db.id)
 		c.srv.dirty += n
-		if spec.Approx {
+		if spec.Approx && c.srv.propagating() {
 			prop := copyArgv(c.argv)
 			rewriteTrim(prop, &spec.trimSpec, s.Stream)
 			c.propArgv = prop

@@ -354,7 +354,7 @@ parsed:
 	}
 	switch {
 	case incr && processed > 0:
-		c.w.Double(newScore)
+		writeScore(&c.w, newScore)
 	case incr:
 		c.w.Null()
 	case ch:
@@ -488,7 +488,7 @@ func zscoreCommand(c *Client) {
 		return
 	}
 	if s, found := z.Score(c.argv[2]); found {
-		c.w.Double(s)
+		writeScore(&c.w, s)
 		return
 	}
 	c.w.Null()
@@ -503,7 +503,7 @@ func zmscoreCommand(c *Client) {
 	for _, m := range c.argv[2:] {
 		if z != nil {
 			if s, found := z.Score(m); found {
-				c.w.Double(s)
+				writeScore(&c.w, s)
 				continue
 			}
 		}
@@ -607,7 +607,7 @@ func (o *zrangeOut) emit(member []byte, score float64) {
 	}
 	w.Bulk(member)
 	if o.withScores {
-		w.Double(score)
+		writeScore(w, score)
 	}
 }
 
@@ -896,7 +896,7 @@ func (s *Server) zsetPop(c *Client, keys [][]byte, max bool, count int64, emitKe
 			c.w.Array(2)
 		}
 		c.w.Bulk(m)
-		c.w.Double(sc)
+		writeScore(&c.w, sc)
 		return true
 	})
 	z.RemoveRange(lo, hi, nil)
@@ -1028,7 +1028,7 @@ func zrandmemberWithCount(c *Client, l int64, withScores bool) {
 		}
 		c.w.Bulk(m)
 		if withScores {
-			c.w.Double(s)
+			writeScore(&c.w, s)
 		}
 	}
 	header := func(n int64) {

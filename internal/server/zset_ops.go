@@ -296,7 +296,7 @@ func zsetOpGeneric(c *Client, dst []byte, numIdx int, op int, cardOnly bool) {
 		}
 		c.w.Bulk(m)
 		if withScores {
-			c.w.Double(sc)
+			writeScore(&c.w, sc)
 		}
 		return true
 	})

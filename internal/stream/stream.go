@@ -91,7 +91,11 @@ func (s *Stream) Append(id ID, fv [][]byte, maxBytes, maxEntries int64) {
 			full = count >= maxEntries
 		}
 		if full {
-			tail.LP = append([]byte(nil), tail.LP...) // shrink to fit, as Redis does
+			// Shrink to fit, as Redis does, unless little would be saved (the node was
+			// sized from the one before it, below).
+			if l := len(tail.LP); cap(tail.LP)-l > l/16 {
+				tail.LP = append([]byte(nil), tail.LP...)
+			}
 			tail = nil
 		}
 	}
@@ -102,14 +106,21 @@ func (s *Stream) Append(id ID, fv [][]byte, maxBytes, maxEntries int64) {
 		if maxBytes > 0 && maxBytes < prealloc {
 			prealloc = maxBytes
 		}
-		b := lp.NewCap(int(prealloc))
-		b = lp.AppendInt(b, 1)
-		b = lp.AppendInt(b, 0)
-		b = lp.AppendInt(b, int64(numFields))
-		for i := 0; i < numFields; i++ {
-			b = lp.Append(b, fv[2*i])
+		// A stream's entries tend to be alike, so a new node is likely to fill up to about
+		// the size of the last one: reserving that much instead of the whole preallocation
+		// saves clearing memory that is freed again when the node is shrunk.
+		if n := len(s.nodes); n > 0 {
+			prealloc = min(prealloc, int64(len(s.nodes[n-1].LP))*17/16)
 		}
-		b = lp.AppendInt(b, 0)
+		a := lp.Tail(lp.NewCap(int(prealloc)))
+		a.Int(1)
+		a.Int(0)
+		a.Int(int64(numFields))
+		for i := 0; i < numFields; i++ {
+			a.Str(fv[2*i])
+		}
+		a.Int(0)
+		b := a.Finish()
 		s.nodes = append(s.nodes, Node{Master: id, LP: b})
 		tail = &s.nodes[len(s.nodes)-1]
 		master = id
@@ -138,25 +149,25 @@ func (s *Stream) Append(id ID, fv [][]byte, maxBytes, maxEntries int64) {
 		}
 		tail.LP = b
 	}
-	b := tail.LP
-	b = lp.AppendInt(b, flags)
-	b = lp.AppendInt(b, int64(id.Ms-master.Ms))
-	b = lp.AppendInt(b, int64(id.Seq-master.Seq))
+	a := lp.Tail(tail.LP)
+	a.Int(flags)
+	a.Int(int64(id.Ms - master.Ms))
+	a.Int(int64(id.Seq - master.Seq))
 	if flags&flagSameFields == 0 {
-		b = lp.AppendInt(b, int64(numFields))
+		a.Int(int64(numFields))
 	}
 	for i := 0; i < numFields; i++ {
 		if flags&flagSameFields == 0 {
-			b = lp.Append(b, fv[2*i])
+			a.Str(fv[2*i])
 		}
-		b = lp.Append(b, fv[2*i+1])
+		a.Str(fv[2*i+1])
 	}
 	count := int64(numFields) + 3
 	if flags&flagSameFields == 0 {
 		count += int64(numFields) + 1
 	}
-	b = lp.AppendInt(b, count)
-	tail.LP = b
+	a.Int(count)
+	tail.LP = a.Finish()
 
 	s.Length++
 	s.EntriesAdded++
@@ -300,8 +311,16 @@ func (s *Stream) Range(start, end ID, rev bool, fn func(id ID, fv [][]byte) bool
 		return
 	}
 	var c cursor
-	var f Fields
-	var scratch []int
+	// Room for the usual entry up front, in one allocation (the slices reach fn or are
+	// appended to through pointers, so they cannot live on the stack).
+	bufs := new(struct {
+		fv      [4][]byte
+		nums    [32]byte
+		ints    [6]int
+		mfields [4]int
+	})
+	f := Fields{fv: bufs.fv[:0], nums: bufs.nums[:0], ints: bufs.ints[:0]}
+	scratch := bufs.mfields[:0]
 	if !rev {
 		for ni := s.nodeFor(start); ni < len(s.nodes); ni++ {
 			if end.Less(s.nodes[ni].Master) {
