@@ -108,6 +108,10 @@ func run(cfg *config.Config) int {
 			return 1
 		}
 	}
+	// Catch SIGTERM/SIGINT before anything outside can see us (the pidfile, the port):
+	// a signal that arrives earlier is queued here instead of killing the process.
+	signals := make(chan os.Signal, 2)
+	signal.Notify(signals, syscall.SIGTERM, syscall.SIGINT)
 	srv := server.New(cfg, log)
 	log.SetRole('M')
 	if err := srv.Listen(); err != nil {
@@ -139,16 +143,6 @@ func run(cfg *config.Config) int {
 		setProcTitle(procTitle(getString(cfg, "proc-title-template"), os.Args[0], cfg, mode))
 	}
 	log.Warningf("Server initialized")
-	if err := srv.LoadDataAtStartup(); err != nil {
-		log.Warningf("%v", err)
-		return 1
-	}
-	if err := srv.StartAOF(); err != nil {
-		log.Warningf("%v", err)
-		return 1
-	}
-	signals := make(chan os.Signal, 2)
-	signal.Notify(signals, syscall.SIGTERM, syscall.SIGINT)
 	go func() {
 		n := 0
 		for sig := range signals {
@@ -166,6 +160,20 @@ func run(cfg *config.Config) int {
 			go srv.ShutdownFromSignal()
 		}
 	}()
+	// As Redis, clients are accepted while the dataset loads; they get -LOADING meanwhile.
+	srv.AcceptConnections()
+	err = srv.LoadDataAtStartup()
+	if err == nil {
+		err = srv.StartAOF()
+	}
+	if srv.ShuttingDown() {
+		log.Warningf("Redis is now ready to exit, bye bye...")
+		return srv.ExitCode()
+	}
+	if err != nil {
+		log.Warningf("%v", err)
+		return 1
+	}
 	if port != 0 {
 		log.Noticef("Ready to accept connections")
 	}

@@ -84,19 +84,19 @@ func TestPendingListNamesExist(t *testing.T) {
 			t.Errorf("Pending lists %q, which is not a primary directive name", n)
 		}
 	}
-	if !c.IsPending("slave-lazy-flush") || c.IsPending("port") || c.IsPending("replicaof") {
+	if !c.IsPending("slave-ignore-maxmemory") || c.IsPending("port") || c.IsPending("replicaof") {
 		t.Error("IsPending wrong")
 	}
 }
 
 func TestWarningOncePerDirective(t *testing.T) {
-	p := writeConf(t, "save 100 1\nsave 200 2\nslave-lazy-flush yes\nreplica-lazy-flush no\nslaveof 1.2.3.4 5\nreplicaof 1.2.3.4 6\nuser bob on\nuser amy on\n")
+	p := writeConf(t, "save 100 1\nsave 200 2\nslave-ignore-maxmemory yes\nreplica-ignore-maxmemory no\nslaveof 1.2.3.4 5\nreplicaof 1.2.3.4 6\nuser bob on\nuser amy on\n")
 	c, err := Load(p, []string{"--save", "300", "3"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := []string{
-		"WARNING: directive 'slave-lazy-flush' is accepted but not yet effective in sard",
+		"WARNING: directive 'slave-ignore-maxmemory' is accepted but not yet effective in sard",
 		"WARNING: directive 'user' is accepted but not yet effective in sard",
 	}
 	if !slices.Equal(c.Warnings(), want) {

@@ -5,18 +5,11 @@ package config
 // (see Config.Warnings). Remove a name here when its feature lands.
 var Pending = []string{
 	// persistence
-	"rdb-del-sync-files", "rdb-key-save-delay", "key-load-delay",
-	"loading-process-events-interval-bytes",
 	"server_cpulist", "bio_cpulist", "aof_rewrite_cpulist", "bgsave_cpulist",
 
 	// replication
-	"replica-serve-stale-data", "replica-lazy-flush",
-	"replica-ignore-maxmemory", "replica-announce-ip",
-	"replica-ignore-disk-write-errors",
-	"repl-diskless-sync", "repl-diskless-sync-delay", "repl-diskless-sync-max-replicas",
-	"repl-diskless-load", "repl-disable-tcp-nodelay",
-	"repl-backlog-ttl",
-	"min-replicas-to-write", "min-replicas-max-lag", "propagation-error-behavior",
+	"replica-ignore-maxmemory", "replica-ignore-disk-write-errors",
+	"propagation-error-behavior",
 
 	// cluster
 	"cluster-enabled", "cluster-config-file", "cluster-node-timeout", "cluster-port",
@@ -27,8 +20,9 @@ var Pending = []string{
 	"cluster-allow-pubsubshard-when-down", "cluster-allow-replica-migration",
 	"cluster-link-sendbuf-limit",
 
-	// memory limits and eviction
-	"maxmemory", "maxmemory-policy", "maxmemory-samples", "maxmemory-eviction-tenacity",
+	// memory limits and eviction: maxmemory is enforced under maxmemory-policy noeviction
+	// (writes refused with -OOM); the eviction policies neither evict nor refuse yet
+	"maxmemory-policy", "maxmemory-samples", "maxmemory-eviction-tenacity",
 	"maxmemory-clients", "lfu-log-factor", "lfu-decay-time",
 	"lazyfree-lazy-eviction", "lazyfree-lazy-expire", "lazyfree-lazy-server-del",
 	"lazyfree-lazy-user-del", "lazyfree-lazy-user-flush",
@@ -40,7 +34,7 @@ var Pending = []string{
 	"tls-ca-cert-dir", "tls-protocols", "tls-ciphers", "tls-ciphersuites", "tls-auth-clients",
 	"tls-replication", "tls-cluster", "tls-prefer-server-ciphers", "tls-session-caching",
 	"tls-session-cache-size", "tls-session-cache-timeout",
-	"enable-module-command", "busy-reply-threshold",
+	"enable-module-command",
 
 	// encoding thresholds
 	"hll-sparse-max-bytes",
@@ -49,7 +43,7 @@ var Pending = []string{
 	"jemalloc-bg-thread", "oom-score-adj", "oom-score-adj-values", "disable-thp",
 	"activedefrag", "active-defrag-ignore-bytes", "active-defrag-threshold-lower",
 	"active-defrag-threshold-upper", "active-defrag-cycle-min", "active-defrag-cycle-max",
-	"active-defrag-max-scan-fields", "io-threads", "io-threads-do-reads",
+	"active-defrag-max-scan-fields", "io-threads-do-reads",
 	"supervised", "syslog-enabled", "syslog-ident", "syslog-facility",
 	"crash-log-enabled", "crash-memcheck-enabled", "ignore-warnings", "activerehashing",
 }

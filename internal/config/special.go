@@ -331,6 +331,12 @@ var replicaofSpecial = &special{
 	isDefault: func(c *Config) bool { return c.st.masterHost == "" },
 }
 
+// SetReplicaOf records a run-time REPLICAOF (host "" for NO ONE): Redis's CONFIG GET
+// replicaof and CONFIG REWRITE report the live master address.
+func (c *Config) SetReplicaOf(host string, port int) {
+	c.st.masterHost, c.st.masterPort = host, port
+}
+
 var defaultPercentiles = []float64{50, 99, 99.9}
 
 var percentilesSpecial = &special{

@@ -111,6 +111,14 @@ func (db *DB) resize(size int) {
 	db.rehashIdx = 0
 }
 
+// Reserve sizes the table of an empty database for n keys at once, as Redis's dictExpand
+// on an RDB file's RESIZEDB hint, so that loading does not rehash as it grows.
+func (db *DB) Reserve(n int) {
+	if db.used[0]+db.used[1] == 0 && !db.rehashing() && n > len(db.tab[0]) {
+		db.tab[0] = make([]uint32, nextPow2(n))
+	}
+}
+
 func (db *DB) expandIfNeeded() {
 	if db.rehashing() {
 		return

@@ -229,9 +229,7 @@ func (s *State) parseReply(b []byte, depth int) (lua.LValue, []byte, bool) {
 	line, rest := b[1:i], b[i+2:]
 	switch b[0] {
 	case '+':
-		t := L.CreateTable(0, 1)
-		t.RawSetString("ok", lua.LString(line))
-		return t, rest, true
+		return s.statusTable(line), rest, true
 	case '-':
 		return errTable(L, string(line)), rest, true
 	case ':':

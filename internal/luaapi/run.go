@@ -14,11 +14,10 @@ import (
 // Compile compiles a script body as a function. The error is Lua's compile message
 // ("user_script:1: ...").
 func (s *State) Compile(body string) (*lua.LFunction, error) {
-	fn, err := s.L.Load(strings.NewReader(body), s.Source)
+	fn, err := s.compileChunk(body, s.Source)
 	if err != nil {
 		return nil, fmt.Errorf("%s", compileMessage(s.Source, err))
 	}
-	fn.Env = s.proxy
 	return fn, nil
 }
 
@@ -56,6 +55,10 @@ func (s *State) CompileFunction(body string) (*lua.LFunction, error) {
 	if err != nil {
 		return nil, err
 	}
+	if s.args.tabs[0] == nil {
+		s.initArgTables()
+	}
+	s.foldGlobals(chunk.Proto)
 	L := s.L
 	base := L.GetTop()
 	defer L.SetTop(base)
@@ -109,6 +112,8 @@ func (s *State) errorHandler(L *lua.LState) int {
 		t = errTable(L, s.hook.killed)
 	} else if et, ok := e.(*lua.LTable); ok {
 		t = et
+	} else if str, ok := e.(lua.LString); ok && !s.userError(e) {
+		t = errTable(L, "ERR "+cMessage(string(str)))
 	} else {
 		t = errTable(L, "ERR "+luaToString(e))
 	}
@@ -265,12 +270,6 @@ func ToInt64(f float64) int64 {
 		return math.MinInt64
 	}
 	return int64(f)
-}
-
-// SetGlobalArgs sets KEYS and ARGV the way EVAL passes them.
-func (s *State) SetGlobalArgs(keys, args [][]byte) {
-	s.real.RawSetString("KEYS", s.BytesTable(keys))
-	s.real.RawSetString("ARGV", s.BytesTable(args))
 }
 
 // BytesTable makes a Lua array of strings.

@@ -52,15 +52,19 @@ type State struct {
 	ro    map[*lua.LTable]bool
 	hook  hook
 	// Source is the chunk name reported in errors ("user_script", "user_function").
-	Source string
-	null   *lua.LUserData
-	redis  *lua.LTable
-	seed   uint64
-	// reused by every redis.call: the host must not keep argv past the call
+	Source  string
+	null    *lua.LUserData
+	redis   *lua.LTable
+	seed    uint64
 	handler *lua.LFunction
-	argBuf  []byte
-	argv    [][]byte
-	ends    []int
+	args    argTables   // KEYS and ARGV of EVAL scripts (fastpath.go)
+	okTable *lua.LTable // the shared {ok='OK'} reply (fastpath.go)
+	// lastUserErr is the value error() raised last, whose text is never reworded
+	lastUserErr lua.LValue
+	// reused by every redis.call: the host must not keep argv past the call
+	argBuf []byte
+	argv   [][]byte
+	ends   []int
 }
 
 // New builds a sandboxed state: Redis's library set, protected globals, no file or OS access.
@@ -83,18 +87,21 @@ func New(source string, host Host) *State {
 	g.RawSetString("_VERSION", lua.LString("Lua 5.1"))
 	g.RawSetString("loadstring", L.NewFunction(s.loadstring))
 	g.RawSetString("pcall", L.NewFunction(s.pcall))
-	g.RawSetString("error", L.NewFunction(luaError))
+	g.RawSetString("error", L.NewFunction(s.luaError))
 	g.RawSetString("tostring", L.NewFunction(s.tostring))
+	g.RawSetString("tonumber", L.NewFunction(tonumber))
 	g.RawSetString("rawset", L.NewFunction(s.rawset))
 	g.RawSetString("setmetatable", L.NewFunction(s.setmetatable))
 	if str, ok := g.RawGetString("string").(*lua.LTable); ok {
 		str.RawSetString("rep", L.NewFunction(strRep))
-		str.RawSetString("format", wrapFormat(L, str.RawGetString("format")))
+		str.RawSetString("format", L.NewFunction(strFormat))
 	}
 	if m, ok := g.RawGetString("math").(*lua.LTable); ok {
 		m.RawSetString("random", L.NewFunction(s.mathRandom))
 		m.RawSetString("randomseed", L.NewFunction(s.mathRandomSeed))
 	}
+	s.installTypeMetatables()
+	g.RawSetString(concatName, L.NewFunction(concat))
 	s.openCjson()
 	s.openCmsgpack()
 	s.openBit()
@@ -182,13 +189,12 @@ func (s *State) loadstring(L *lua.LState) int {
 		L.Push(lua.LString("loadstring: bytecode is not allowed"))
 		return 2
 	}
-	fn, err := L.Load(strings.NewReader(src), name)
+	fn, err := s.compileChunk(src, name)
 	if err != nil {
 		L.Push(lua.LNil)
 		L.Push(lua.LString(err.Error()))
 		return 2
 	}
-	fn.Env = s.proxy
 	L.Push(fn)
 	return 1
 }
@@ -208,6 +214,8 @@ func (s *State) pcall(L *lua.LState) int {
 			if m, ok := t.RawGetString("err").(lua.LString); ok {
 				v = m
 			}
+		} else if m, ok := v.(lua.LString); ok && !s.userError(v) {
+			v = lua.LString(cMessage(string(m)))
 		}
 		L.Push(lua.LFalse)
 		L.Push(v)
@@ -219,7 +227,7 @@ func (s *State) pcall(L *lua.LState) int {
 
 // luaError is Lua 5.1's error(): the position prefix names the function that called
 // error, and none is added when that is a Go function (error called through pcall).
-func luaError(L *lua.LState) int {
+func (s *State) luaError(L *lua.LState) int {
 	v := L.Get(1)
 	level := L.OptInt(2, 1)
 	switch v.(type) {
@@ -232,8 +240,15 @@ func luaError(L *lua.LState) int {
 			}
 		}
 	}
+	s.lastUserErr = v
 	L.Error(v, 0)
 	return 0
+}
+
+// userError reports whether an error value is the one error() raised last: its text is
+// the script's, never reworded.
+func (s *State) userError(v lua.LValue) bool {
+	return s.lastUserErr != nil && v == s.lastUserErr
 }
 
 // tostring formats numbers with Lua 5.1's "%.14g" and cjson.null like a NULL lightuserdata.
@@ -327,45 +342,6 @@ func strRep(L *lua.LState) int {
 	}
 	L.Push(lua.LString(strings.Repeat(str, n)))
 	return 1
-}
-
-// wrapFormat guards string.format against width/precision blow-ups ("%999999999d").
-func wrapFormat(L *lua.LState, orig lua.LValue) lua.LValue {
-	fn, ok := orig.(*lua.LFunction)
-	if !ok {
-		return orig
-	}
-	return L.NewFunction(func(L *lua.LState) int {
-		f := L.CheckString(1)
-		for i := 0; i < len(f); i++ {
-			if f[i] != '%' {
-				continue
-			}
-			j := i + 1
-			digits := 0
-			for j < len(f) && strings.IndexByte("-+ #0123456789.", f[j]) >= 0 {
-				if f[j] >= '0' && f[j] <= '9' {
-					digits++
-				} else {
-					digits = 0
-				}
-				if digits > 2 {
-					L.RaiseError("invalid format (width or precision too long)")
-				}
-				j++
-			}
-			if j < len(f) && f[j] == '%' {
-				i = j
-			}
-		}
-		top := L.GetTop()
-		L.Push(fn)
-		for i := 1; i <= top; i++ {
-			L.Push(L.Get(i))
-		}
-		L.Call(top, 1)
-		return 1
-	})
 }
 
 // FormatNumber is Lua 5.1's number to string conversion ("%.14g").

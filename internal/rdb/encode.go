@@ -18,7 +18,13 @@ import (
 func (e *Encoder) Quicklist(q *quicklist.List) {
 	n := q.NodeCount()
 	e.Len(uint64(n))
-	for i := 0; i < n; i++ {
+	e.QuicklistNodes(q, 0, n)
+}
+
+// QuicklistNodes writes nodes [from, to) of q, for a list written in several steps: the
+// caller writes Len(q.NodeCount()) first.
+func (e *Encoder) QuicklistNodes(q *quicklist.List, from, to int) {
+	for i := from; i < to; i++ {
 		data, compressed, sz := q.Node(i)
 		e.Len(containerPacked)
 		if compressed {
@@ -38,6 +44,17 @@ func (e *Encoder) SetTable(ht *keyspace.DB) {
 	})
 }
 
+// SetTableEntries writes the members held at entry indexes [from, to) of ht, for a set
+// written in several steps: the caller writes Len(ht.Len()) first and covers every index
+// below ht.EntryCount() while the set does not change.
+func (e *Encoder) SetTableEntries(ht *keyspace.DB, from, to uint32) {
+	for i := from; i < to; i++ {
+		if r, ok := ht.RefAt(i); ok {
+			e.String(ht.Key(r))
+		}
+	}
+}
+
 // HashTable writes a hashtable hash (HASH): field, value pairs in table order.
 func (e *Encoder) HashTable(ht *keyspace.DB) {
 	e.Len(uint64(ht.Len()))
@@ -48,12 +65,29 @@ func (e *Encoder) HashTable(ht *keyspace.DB) {
 	})
 }
 
+// HashTableEntries is SetTableEntries for a hashtable hash: field, value pairs.
+func (e *Encoder) HashTableEntries(ht *keyspace.DB, from, to uint32) {
+	for i := from; i < to; i++ {
+		if r, ok := ht.RefAt(i); ok {
+			e.String(ht.Key(r))
+			e.String(ht.Str(r))
+		}
+	}
+}
+
 // ZSetBig writes a large sorted set (ZSET_2) from the highest to the lowest element, as
 // Redis does so that loading inserts at the head.
 func (e *Encoder) ZSetBig(z *zset.Set) {
 	n := z.Len()
 	e.Len(uint64(n))
-	z.Range(0, n-1, true, func(member []byte, score float64) bool {
+	e.ZSetBigRanks(z, 0, n-1)
+}
+
+// ZSetBigRanks writes the elements of ranks [lo, hi], highest first, for a sorted set
+// written in several steps: the caller writes Len(z.Len()) first, then calls it for
+// decreasing ranges.
+func (e *Encoder) ZSetBigRanks(z *zset.Set, lo, hi int) {
+	z.Range(lo, hi, true, func(member []byte, score float64) bool {
 		e.String(member)
 		e.Double(score)
 		return true
@@ -72,11 +106,22 @@ func appendID(b []byte, id stream.ID) []byte {
 func (e *Encoder) Stream(s *stream.Stream) {
 	nodes := s.Nodes()
 	e.Len(uint64(len(nodes)))
+	e.StreamNodes(s, 0, len(nodes))
+	e.StreamTail(s)
+}
+
+// StreamNodes writes nodes [from, to) of s, for a stream written in several steps: the
+// caller writes Len(len(s.Nodes())) first and StreamTail last.
+func (e *Encoder) StreamNodes(s *stream.Stream, from, to int) {
 	var key [16]byte
-	for _, n := range nodes {
+	for _, n := range s.Nodes()[from:to] {
 		e.String(appendID(key[:0], n.Master))
 		e.String(n.LP)
 	}
+}
+
+// StreamTail writes what follows a stream's nodes: its counters and consumer groups.
+func (e *Encoder) StreamTail(s *stream.Stream) {
 	e.Len(s.Length)
 	e.Len(s.LastID.Ms)
 	e.Len(s.LastID.Seq)

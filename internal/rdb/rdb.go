@@ -120,6 +120,36 @@ func (e *Encoder) String(s []byte) {
 	e.Buf = append(e.Buf, s...)
 }
 
+// StringParts returns String's encoding of s as a head and a body to write one after the
+// other, without appending s anywhere: the body is s itself when it is written raw, the
+// compressed bytes otherwise, so a large value costs no copy. Both stay valid until the next
+// call; e.Buf is used as scratch.
+func (e *Encoder) StringParts(s []byte) (head, body []byte) {
+	e.Buf = e.Buf[:0]
+	if len(s) <= 20 {
+		e.String(s)
+		return e.Buf, nil
+	}
+	if e.Compress {
+		if z := lzf.Compress(e.lzfBuf[:0], s, len(s)-4); z != nil {
+			e.lzfBuf = z
+			e.Buf = append(e.Buf, 0xC0|encLZF)
+			e.Len(uint64(len(z)))
+			e.Len(uint64(len(s)))
+			return e.Buf, z
+		}
+	}
+	e.Len(uint64(len(s)))
+	return e.Buf, s
+}
+
+// ReleaseScratch drops the compression buffer when a large value left it big.
+func (e *Encoder) ReleaseScratch() {
+	if cap(e.lzfBuf) > 1<<20 {
+		e.lzfBuf = nil
+	}
+}
+
 // Int appends an integer the way Redis saves an int-encoded string object.
 func (e *Encoder) Int(v int64) {
 	if e.intEncoded(v) {

@@ -101,6 +101,17 @@ func readLine(buf []byte, off int) (line []byte, after int, ok bool) {
 
 func (p *Parser) parseMultibulk(buf []byte, args [][]byte) ([][]byte, int, error) {
 	if !p.inProgress {
+		if out, n, ok := p.parseWhole(buf, args); ok {
+			return out, n, nil
+		}
+	}
+	return p.parseIncremental(buf, args)
+}
+
+// parseIncremental parses a multibulk request that may arrive over several reads, keeping its
+// progress between calls, and reports every protocol error.
+func (p *Parser) parseIncremental(buf []byte, args [][]byte) ([][]byte, int, error) {
+	if !p.inProgress {
 		line, after, ok := readLine(buf, 0)
 		if !ok {
 			if len(buf) > MaxInlineSize {
@@ -168,6 +179,58 @@ func (p *Parser) parseMultibulk(buf []byte, args [][]byte) ([][]byte, int, error
 	consumed := p.next
 	p.Reset()
 	return args, consumed, nil
+}
+
+// parseWhole is the fast path for the common case, a well-formed request entirely in buf:
+// one pass, no progress kept. It gives up (ok false, args unchanged) on anything else —
+// incomplete input, errors, empty or unusual headers — which the incremental parser then
+// handles, so both paths always agree.
+func (p *Parser) parseWhole(buf []byte, args [][]byte) (_ [][]byte, consumed int, ok bool) {
+	if len(buf) == 0 || buf[0] != '*' {
+		return args, 0, false
+	}
+	argc, i, ok := wholeLen(buf, 1)
+	if !ok || argc == 0 || argc > MaxMultibulkLen || (p.Unauth && argc > UnauthMultibulkLen) {
+		return args, 0, false
+	}
+	first := len(args)
+	for ; argc > 0; argc-- {
+		if i >= len(buf) || buf[i] != '$' {
+			return args[:first], 0, false
+		}
+		n, after, ok := wholeLen(buf, i+1)
+		if !ok || n > p.MaxBulkLen || (p.Unauth && n > UnauthBulkLen) {
+			return args[:first], 0, false
+		}
+		end := after + int(n)
+		if end+2 > len(buf) {
+			return args[:first], 0, false
+		}
+		args = append(args, buf[after:end:end])
+		i = end + 2
+	}
+	return args, i, true
+}
+
+// wholeLen reads the length of a "*N" or "$N" header whose digits start at off: at most 15
+// digits (below parseLen's limit), then '\r' and one more byte, which Redis skips unchecked.
+// It returns the length and the offset after the header.
+func wholeLen(buf []byte, off int) (n int64, after int, ok bool) {
+	end := min(len(buf), off+16)
+	for i := off; i < end; i++ {
+		c := buf[i]
+		if c == '\r' {
+			if i == off || i+1 >= len(buf) {
+				return 0, 0, false
+			}
+			return n, i + 2, true
+		}
+		if c < '0' || c > '9' {
+			return 0, 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return 0, 0, false
 }
 
 func (p *Parser) fail(msg string) error {

@@ -146,3 +146,48 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseWhole checks the one-pass fast path against the incremental parser on the same
+// bytes: whenever the fast path accepts a request, the incremental parser must return the
+// same arguments and consume the same bytes.
+func FuzzParseWhole(f *testing.F) {
+	for _, s := range []string{
+		"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$5\r\nhello\r\n", "*1\r\n$0\r\n\r\n", "*2\r\n$1\r\na\r\n$99999999999\r\n",
+		"*1\r\n$3\rxabc\r\n", "*01\r\n$003\r\nabcXY", "*2\r\n$1\r\na\r\n", "*11\r\n", "*1\r\n$16385\r\n",
+		"*1\r\n$999999999999999\r\n", "*1\r\n$1125899906842625\r\n",
+	} {
+		f.Add([]byte(s), false, int64(512<<20))
+	}
+	f.Fuzz(func(t *testing.T, data []byte, unauth bool, maxBulk int64) {
+		fast := Parser{MaxBulkLen: maxBulk, Unauth: unauth}
+		args, n, ok := fast.parseWhole(data, nil)
+		if !ok {
+			if len(args) != 0 || n != 0 {
+				t.Fatalf("gave up but returned %q, %d", args, n)
+			}
+			return
+		}
+		slow := Parser{MaxBulkLen: maxBulk, Unauth: unauth}
+		want, wn, err := slow.parseIncremental(data, nil)
+		if err != nil || wn != n || len(want) != len(args) {
+			t.Fatalf("fast %q/%d, incremental %q/%d/%v", args, n, want, wn, err)
+		}
+		for i := range args {
+			if !bytes.Equal(args[i], want[i]) || cap(args[i]) != cap(want[i]) {
+				t.Fatalf("argument %d: fast %q, incremental %q", i, args[i], want[i])
+			}
+		}
+	})
+}
+
+func BenchmarkParseSET(b *testing.B) {
+	req := []byte("*3\r\n$3\r\nSET\r\n$16\r\nkey:000000000000\r\n$3\r\nxxx\r\n")
+	p := Parser{MaxBulkLen: 512 << 20}
+	args := make([][]byte, 0, 8)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, _, err := p.Parse(req, args[:0]); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

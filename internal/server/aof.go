@@ -23,6 +23,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/sard-kv/sard/internal/aof"
@@ -70,6 +71,11 @@ func (s *Server) initAOF() {
 	a.prefix = s.cfgStr("appendfilename")
 	a.dir = s.cfgStr("appenddirname")
 	s.cfg.OnApply("appendonly", func() error {
+		if s.persist.load.active {
+			// The start-up load decides from the value it began with; switching now would
+			// write a half-loaded dataset as the AOF base.
+			return errors.New("appendonly can't be changed while the dataset is loading")
+		}
 		if s.cfgBool("appendonly") {
 			return s.startAppendOnly()
 		}
@@ -150,17 +156,19 @@ type aofWriter struct {
 	timestamps bool        // aof-timestamp-enabled (under s.mu, read by Feed)
 	lastTS     int64       // second of the last #TS annotation (under s.mu)
 
-	mu        sync.Mutex
-	cond      *sync.Cond
-	f         *os.File
-	pending   []byte
-	spare     []byte
-	busy      bool // the goroutine is writing outside mu
-	size      atomic.Int64
-	unsynced  bool // written since the last fsync
-	lastFsync time.Time
-	writeErr  atomic.Pointer[string]
-	delayed   atomic.Int64 // fsyncs postponed by no-appendfsync-on-rewrite (aof_delayed_fsync)
+	mu         sync.Mutex
+	cond       *sync.Cond
+	f          *os.File
+	pending    []byte
+	spare      []byte
+	busy       bool // the goroutine is writing outside mu
+	size       atomic.Int64
+	unsynced   bool // written since the last fsync
+	lastFsync  time.Time
+	writeErr   atomic.Pointer[string] // strerror of the last failed write, nil once one succeeds
+	fsyncErr   atomic.Pointer[string] // strerror of the last failed fsync, nil once one succeeds
+	lastErrLog time.Time              // goroutine-side: write errors are logged every 30 s at most
+	delayed    atomic.Int64           // fsyncs postponed by no-appendfsync-on-rewrite (aof_delayed_fsync)
 
 	kick chan struct{}
 	quit chan struct{}
@@ -197,6 +205,11 @@ func (w *aofWriter) Feed(b []byte) {
 	}
 }
 
+// aofGatherDelay is how long the writer lets data accumulate before a write under
+// everysec and no. A process crash loses at most this much more than the unwritten
+// buffer; everysec's promise is about a second.
+const aofGatherDelay = time.Millisecond
+
 func (w *aofWriter) run() {
 	defer close(w.done)
 	tick := time.NewTicker(time.Second)
@@ -204,6 +217,12 @@ func (w *aofWriter) run() {
 	for {
 		select {
 		case <-w.kick:
+			if w.policy.Load() != fsyncAlways {
+				// Nobody waits for the write: let the batches of a millisecond gather into
+				// one write, as Redis writes once per turn of its event loop. Feeds
+				// meanwhile only fill the kick channel, without waking anyone.
+				time.Sleep(aofGatherDelay)
+			}
 		case <-tick.C:
 		case <-w.quit:
 			return
@@ -217,6 +236,9 @@ func (w *aofWriter) run() {
 
 // writeOnce writes what is pending and, under always (or when force), fsyncs it. It runs on
 // the goroutine, or on a caller that needs the file up to date (switching files, shutdown).
+// A failed write keeps the bytes for the next round and sets the write error the gatekeeper
+// answers -MISCONF with, as Redis's flushAppendOnlyFile; under always the process exits,
+// since the data of an executed command could not be made durable.
 func (w *aofWriter) writeOnce(force bool) error {
 	w.mu.Lock()
 	for w.busy {
@@ -235,58 +257,137 @@ func (w *aofWriter) writeOnce(force bool) error {
 	w.mu.Unlock()
 
 	var err error
+	written := 0 // bytes of buf that stay in the file despite an error
 	if len(buf) > 0 {
 		var n int
 		n, err = f.Write(buf)
-		if err != nil && n > 0 {
-			// Take the partial command back out, as Redis does, so the file stays loadable.
-			if terr := f.Truncate(w.size.Load()); terr != nil {
-				w.log.Warningf("Could not remove short write from the append-only file. Redis may refuse to load the AOF the next time it starts.  ftruncate: %v", terr)
-			}
+		if err != nil {
+			written = w.writeFailed(f, n, len(buf), err)
 		}
 	}
-	didSync := false
+	didSync, syncFailed := false, false
 	if err == nil && (force || w.policy.Load() == fsyncAlways) {
 		if w.noSyncNow.Load() && !force {
 			w.delayed.Add(1)
 		} else if err = fdatasync(f); err == nil {
 			didSync = true
 			w.lastFsync = time.Now()
+		} else {
+			syncFailed = true
 		}
 	}
 
 	w.mu.Lock()
 	w.busy = false
-	if err != nil {
-		// Keep the bytes: they are retried on the next round.
-		w.pending = append(buf, w.pending...)
-		msg := err.Error()
-		w.writeErr.Store(&msg)
-	} else {
+	switch {
+	case err != nil && !syncFailed:
+		// Keep the bytes not in the file: they are retried on the next round.
+		w.size.Add(int64(written))
+		w.pending = append(buf[written:], w.pending...)
+	default:
 		w.size.Add(int64(len(buf)))
 		if didSync {
 			w.unsynced = false
 		} else if len(buf) > 0 {
 			w.unsynced = true
 		}
-		w.writeErr.Store(nil)
 		if cap(buf) <= 1<<20 {
 			w.spare = buf[:0]
 		}
 	}
 	w.cond.Broadcast()
 	w.mu.Unlock()
+	if syncFailed {
+		if w.policy.Load() == fsyncAlways && !force {
+			w.log.Warningf("Can't persist AOF for fsync error when the AOF fsync policy is 'always': %s. Exiting...", strerror(err))
+			os.Exit(1)
+		}
+		w.fsyncFailed(err)
+		return err
+	}
 	if err != nil {
 		if w.policy.Load() == fsyncAlways {
 			// Redis exits: acknowledging writes that are not on disk would break the policy.
 			w.log.Warningf("Can't recover from AOF write error when the AOF fsync policy is 'always'. Exiting...")
 			os.Exit(1)
 		}
-		w.log.Warningf("Error writing to the AOF file: %v", err)
 		return err
+	}
+	if w.writeErr.Load() != nil {
+		w.log.Warningf("AOF write error looks solved, Redis can write again.")
+		w.writeErr.Store(nil)
+	}
+	if didSync {
+		w.fsyncErr.Store(nil)
 	}
 	w.a.markSynced(target)
 	return nil
+}
+
+// aofErrorLogEvery limits how often write errors are logged (Redis's
+// AOF_WRITE_LOG_ERROR_RATE).
+const aofErrorLogEvery = 30 * time.Second
+
+// writeFailed handles a write that stopped after n of want bytes: a partial command is cut
+// off again so the file stays loadable. It returns how many bytes remain in the file (n when
+// the cut failed, 0 otherwise) and records the error text for -MISCONF.
+func (w *aofWriter) writeFailed(f *os.File, n, want int, err error) int {
+	canLog := time.Since(w.lastErrLog) >= aofErrorLogEvery
+	if canLog {
+		w.lastErrLog = time.Now()
+	}
+	msg := strerror(err)
+	kept := 0
+	if n > 0 {
+		if canLog {
+			w.log.Warningf("Short write while writing to the AOF file: (nwritten=%d, expected=%d)", n, want)
+		}
+		if terr := f.Truncate(w.size.Load()); terr != nil {
+			if canLog {
+				w.log.Warningf("Could not remove short write from the append-only file.  Redis may refuse to load the AOF the next time it starts.  ftruncate: %s", strerror(terr))
+			}
+			kept = n
+		}
+		msg = strerror(syscall.ENOSPC) // a short write is taken for a full disk, as Redis does
+	} else if canLog {
+		w.log.Warningf("Error writing to the AOF file: %s", msg)
+	}
+	w.writeErr.Store(&msg)
+	return kept
+}
+
+// fsyncFailed records a failed background fsync (Redis's aof_bio_fsync_status): writes are
+// refused until an fsync succeeds.
+func (w *aofWriter) fsyncFailed(err error) {
+	msg := strerror(err)
+	if w.fsyncErr.Swap(&msg) == nil {
+		w.log.Warningf("Fail to fsync the AOF file: %s", msg)
+	}
+}
+
+// diskError returns the text of the AOF's last write or fsync error, "" when there is none.
+func (w *aofWriter) diskError() string {
+	if p := w.writeErr.Load(); p != nil {
+		return *p
+	}
+	if p := w.fsyncErr.Load(); p != nil {
+		return *p
+	}
+	return ""
+}
+
+// strerror is C's strerror(errno) for the error's errno, as Redis puts in its messages: Go's
+// texts are glibc's with a lower-case initial.
+func strerror(err error) string {
+	var errno syscall.Errno
+	if !errors.As(err, &errno) {
+		return err.Error()
+	}
+	msg := errno.Error()
+	if msg != "" && msg[0] >= 'a' && msg[0] <= 'z' {
+		msg = string(msg[0]-'a'+'A') + msg[1:]
+	}
+	return msg
 }
 
 func (w *aofWriter) fsyncEverysec() {
@@ -302,9 +403,10 @@ func (w *aofWriter) fsyncEverysec() {
 		return
 	}
 	if err := fdatasync(f); err != nil {
-		w.log.Warningf("Can't persist the AOF file: fsync: %v", err)
+		w.fsyncFailed(err)
 		return
 	}
+	w.fsyncErr.Store(nil)
 	w.mu.Lock()
 	w.unsynced = false
 	w.lastFsync = time.Now()
@@ -455,16 +557,18 @@ func (s *Server) detachAOF() {
 
 // ---- start-up, run-time switches, shutdown ----
 
-// StartAOF loads the AOF (appendonly yes) and opens it for appending; the process wrapper
-// calls it after LoadDataAtStartup. An error means the server must not start.
+// StartAOF is kept for callers that load and open in two steps: LoadDataAtStartup already
+// opens the AOF it loaded, so this only opens one if nothing did.
 func (s *Server) StartAOF() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !s.cfgBool("appendonly") {
+	if !s.cfgBool("appendonly") || s.aof.on {
 		return nil
 	}
-	if err := s.loadAppendOnlyFiles(); err != nil {
-		return err
+	if s.aof.manifest == nil {
+		if err := s.loadAppendOnlyFiles(); err != nil {
+			return err
+		}
 	}
 	return s.openAOFOnStart()
 }
@@ -544,13 +648,14 @@ func (s *Server) startAppendOnly() error {
 		a.manifest = m
 	}
 	a.on, a.waitRewrite = true, true
-	if a.rw != nil {
-		s.killRewrite()
-	}
-	if s.persist.bgsave != nil {
+	if s.rdbSaveRunning() {
 		a.scheduled = true
-		s.log.Noticef("AOF was enabled but there is already another background operation. An AOF background was scheduled to start when possible.")
+		s.log.Warningf("AOF was enabled but there is already another background operation. An AOF background was scheduled to start when possible.")
 		return nil
+	}
+	if a.rw != nil {
+		s.log.Warningf("AOF was enabled but there is already an AOF rewriting in background. Stopping background AOF and starting a rewrite now.")
+		s.killRewrite()
 	}
 	if err := s.rewriteStart(); err != nil {
 		a.on, a.waitRewrite = false, false
@@ -594,7 +699,7 @@ const aofRewriteItemsPerCmd = 64 // Redis's AOF_REWRITE_ITEMS_PER_CMD
 // aofCron starts scheduled and automatic rewrites (serverCron's AOF part).
 func (s *Server) aofCron() {
 	a := &s.aof
-	if a.rw != nil || s.persist.bgsave != nil {
+	if s.childActive() {
 		return
 	}
 	if a.scheduled {
@@ -631,8 +736,9 @@ func bgrewriteaofCommand(c *Client) {
 	switch {
 	case s.aof.rw != nil:
 		c.w.Error("ERR Background append only file rewriting already in progress")
-	case s.persist.bgsave != nil || s.prop.blockDepth > 0:
+	case s.childActive() || s.prop.blockDepth > 0 || c.flags&flagMulti != 0:
 		s.aof.scheduled = true
+		s.aof.failures = 0 // a rewrite asked for by hand is not held back by past failures
 		c.w.Status("Background append only file rewriting scheduled")
 	case s.rewriteStart() == nil:
 		c.w.Status("Background append only file rewriting started")
@@ -644,6 +750,10 @@ func bgrewriteaofCommand(c *Client) {
 // debugLoadAOF is DEBUG LOADAOF: write out the AOF, empty the dataset and load it again.
 func debugLoadAOF(c *Client) {
 	s := c.srv
+	if s.persist.load.active {
+		c.w.Error(errLoading)
+		return
+	}
 	if s.aof.w != nil {
 		s.prop.flush()
 		s.aof.w.writeOnce(true)
@@ -675,7 +785,7 @@ func (s *Server) infoAOF(b *infoBuilder) {
 	b.str("aof_last_bgrewrite_status", okErr(a.lastRewriteOK))
 	b.int("aof_rewrites", a.rewrites)
 	b.int("aof_rewrites_consecutive_failures", a.failures)
-	b.str("aof_last_write_status", okErr(a.w == nil || a.w.writeErr.Load() == nil))
+	b.str("aof_last_write_status", okErr(a.w == nil || a.w.diskError() == ""))
 	b.int("aof_last_cow_size", 0)
 }
 

@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strconv"
 	"time"
 
 	"github.com/sard-kv/sard/internal/aof"
@@ -65,6 +64,26 @@ func dirExists(path string) bool {
 	return err == nil && st.IsDir()
 }
 
+// loadAOFAtStartup loads the AOF named by the manifest in the LOADING state, letting
+// clients in between slices, then opens it for appending.
+func (s *Server) loadAOFAtStartup() error {
+	s.startLoading(0, true)
+	s.aof.on = true // as Redis sets aof_state before loading: INFO shows aof_enabled:1
+	err := s.loadAppendOnlyFiles()
+	if s.persist.load.aborted {
+		return errLoadAborted
+	}
+	if err == nil {
+		// Open it for appending before any client may write.
+		err = s.openAOFOnStart()
+	}
+	if err == nil {
+		// On failure the state stays: until the process exits, clients get -LOADING.
+		s.stopLoading()
+	}
+	return err
+}
+
 // loadAppendOnlyFiles is Redis's loadAppendOnlyFiles, with the legacy upgrade first. It
 // leaves s.aof.manifest set. Called with s.mu held.
 func (s *Server) loadAppendOnlyFiles() error {
@@ -94,6 +113,7 @@ func (s *Server) loadAppendOnlyFiles() error {
 		sizes[i] = st.Size()
 		total += st.Size()
 	}
+	s.persist.load.total = total
 	// Propagation is off while loading: the commands are already in the files.
 	consumers := s.prop.consumers
 	s.prop.consumers = nil
@@ -101,10 +121,13 @@ func (s *Server) loadAppendOnlyFiles() error {
 
 	start := time.Now()
 	a.baseSize, a.incrSize = 0, 0
+	var done int64
 	for i, f := range files {
 		last := i == len(files)-1
 		t := time.Now()
+		s.persist.load.base = done
 		ret := s.loadSingleAOF(f.Name, sizes[i])
+		done += sizes[i]
 		if ret == aofLoadTruncated && !last {
 			s.log.Warningf("Fatal error: the truncated file is not the last file")
 			ret = aofLoadFailed
@@ -178,7 +201,10 @@ func (s *Server) loadSingleAOF(name string, size int64) int {
 	var off int64
 	if sig, _ := br.Peek(5); string(sig) == "REDIS" {
 		s.log.Noticef("Reading RDB base file on AOF loading...")
-		consumed, err := s.loadRDBPreamble(br)
+		consumed, err := s.loadRDBPreamble(br, size)
+		if s.persist.load.aborted {
+			return aofLoadFailed
+		}
 		if err != nil {
 			var re *rdb.Error
 			if errors.As(err, &re) {
@@ -200,7 +226,11 @@ func (s *Server) loadSingleAOF(name string, size int64) int {
 	fc := &Client{srv: s, authed: true, user: "default", db: s.dbs[0], name: "aof-loader"}
 	fc.w.Proto = 2
 	validUpTo, beforeMulti := off, int64(-1)
-	for {
+	for n := 1; ; n++ {
+		// Like Redis, let clients in every 1024 commands while loading at start-up.
+		if n%1024 == 0 && s.loadingProgress(validUpTo) != nil {
+			return aofLoadFailed
+		}
 		argv, err := r.Next()
 		if err == io.EOF {
 			break
@@ -286,27 +316,13 @@ func (s *Server) aofTruncated(path, name string, validUpTo int64) int {
 // loadRDBPreamble loads an RDB base into the current databases and returns how many bytes
 // it took. Keys that already expired are kept, as Redis does for a preamble: the
 // incremental files that follow may still refer to them.
-func (s *Server) loadRDBPreamble(r io.Reader) (int64, error) {
+func (s *Server) loadRDBPreamble(r io.Reader, size int64) (int64, error) {
 	var loaded, expired int64
-	st, err := rdb.Load(r, s.rdbLimits(), rdb.Handler{
-		Aux: func(k, v []byte) {
-			switch string(k) {
-			case "redis-ver":
-				s.log.Noticef("Loading RDB produced by version %s", v)
-			case "ctime":
-				if ctime, err := strconv.ParseInt(string(v), 10, 64); err == nil {
-					s.log.Noticef("RDB age %d seconds", max(time.Now().Unix()-ctime, 0))
-				}
-			case "used-mem":
-				if mem, err := strconv.ParseInt(string(v), 10, 64); err == nil {
-					s.log.Noticef("RDB memory usage when created %.2f Mb", float64(mem)/(1024*1024))
-				}
-			case "aof-base":
-				if string(v) == "1" {
-					s.log.Noticef("RDB is base AOF")
-				}
-			}
-		},
+	delay := s.cfgInt("key-load-delay")
+	d := rdb.NewDecoder(r)
+	st, err := rdb.LoadDecoder(d, s.rdbLimits(), rdb.Handler{
+		Aux:      s.rdbAuxLogger,
+		ResizeDB: func(db int, keys, _ uint64) { reserveKeys(s.dbs[db].ks, keys, size) },
 		Function: func(code []byte) error {
 			if s.persist.functionsLoad == nil {
 				return errors.New("functions are not supported")
@@ -321,7 +337,11 @@ func (s *Server) loadRDBPreamble(r io.Reader) (int64, error) {
 			}
 			s.setAccessInfo(db.ks, r, info.Idle, info.Freq)
 			loaded++
-			return nil
+			if delay != 0 {
+				debugDelay(delay)
+			}
+			s.persist.loadedKeys = loaded
+			return s.loadingProgress(d.Offset())
 		},
 	})
 	if err != nil {

@@ -18,6 +18,7 @@ import (
 	"math"
 	"os"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/sard-kv/sard/internal/aof"
@@ -35,7 +36,17 @@ type aofRewrite struct {
 	killed   bool
 }
 
-func rewriteTempName() string { return "temp-rewriteaof-bg-" + strconv.Itoa(os.Getpid()) + ".aof" }
+// rewriteSeq numbers rewrites: a rewrite killed while it still converts its base must not
+// share a temporary file with the one that replaces it (Redis's child pids differ).
+var rewriteSeq atomic.Int64
+
+func rewriteTempName() string {
+	name := "temp-rewriteaof-bg-" + strconv.Itoa(os.Getpid())
+	if n := rewriteSeq.Add(1); n > 1 {
+		name += "-" + strconv.FormatInt(n, 10)
+	}
+	return name + ".aof"
+}
 
 // newBaseSnapshot is a snapshot whose header says it is an AOF base (aux aof-base 1).
 func (s *Server) newBaseSnapshot() *snapshot {
@@ -51,7 +62,7 @@ func (s *Server) newBaseSnapshot() *snapshot {
 // rewriteStart is rewriteAppendOnlyFileBackground. Called with s.mu held.
 func (s *Server) rewriteStart() error {
 	a := &s.aof
-	if a.rw != nil || s.persist.bgsave != nil {
+	if s.childActive() {
 		return errors.New("a background operation is in progress")
 	}
 	if s.prop.blockDepth > 0 {
@@ -87,6 +98,7 @@ func (s *Server) rewriteStart() error {
 		a.failures++
 		return err
 	}
+	sn.background()
 	rw := &aofRewrite{sn: sn, start: time.Now(), tmp: tmp, preamble: preamble}
 	a.rw = rw
 	s.persist.bgsave = sn // one snapshot at a time: the gatekeeper's copy-on-write serves it
@@ -143,41 +155,24 @@ func fileSize(f *os.File) int64 {
 // runRewrite walks the snapshot like BGSAVE's goroutine, then finishes the base.
 func (s *Server) runRewrite(rw *aofRewrite) {
 	sn := rw.sn
-	for {
-		s.mu.Lock()
-		if sn.aborted || rw.killed {
-			s.mu.Unlock()
-			sn.ioMu.Lock()
-			sn.cleanup()
-			sn.ioMu.Unlock()
-			s.rewriteDone(rw, errors.New("rewrite aborted"))
-			return
-		}
-		done := sn.step(snapStepBudget)
-		if done {
-			sn.detach()
-			if s.persist.bgsave == sn {
-				s.persist.bgsave = nil
-			}
-		}
-		b := sn.take()
-		sn.ioMu.Lock()
-		s.mu.Unlock()
-		sn.out(b)
-		failed := sn.err != nil
-		sn.ioMu.Unlock()
-		if done || failed {
-			break
-		}
-	}
-	sn.ioMu.Lock()
+	sn.runSteps(func() bool { return rw.killed })
 	var err error
-	if sn.aborted {
+	if sn.aborted || rw.killed {
+		sn.cleanup()
 		err = errors.New("rewrite aborted")
 	} else {
-		err = sn.finish(sn.tmp)
+		err = sn.finish(sn.tmp) // a write error is logged and the file removed
 	}
 	sn.ioMu.Unlock()
+	// The file side is done with the live values: the gatekeeper's copy-on-write is no
+	// longer needed while the base is converted (the rewrite still counts as running).
+	s.mu.Lock()
+	if s.persist.bgsave == sn {
+		sn.detach()
+		s.persist.bgsave = nil
+	}
+	sn.logSteps("Background AOF rewrite")
+	s.mu.Unlock()
 	if err == nil && !rw.preamble {
 		err = s.transcodeBase(sn.tmp, rw.tmp)
 		os.Remove(sn.tmp)
@@ -264,7 +259,8 @@ func (s *Server) installBase(rw *aofRewrite) error {
 	return nil
 }
 
-// killRewrite stops a running rewrite (the snapshot goroutine notices and cleans up).
+// killRewrite stops a running rewrite: its walk stops after the piece being written and
+// its temporary file goes; the goroutine notices and finishes quietly.
 func (s *Server) killRewrite() {
 	a := &s.aof
 	rw := a.rw
@@ -273,8 +269,8 @@ func (s *Server) killRewrite() {
 	}
 	rw.killed = true
 	a.rw = nil
+	rw.sn.abort()
 	if s.persist.bgsave == rw.sn {
-		rw.sn.detach()
 		s.persist.bgsave = nil
 	}
 	if a.w != nil {

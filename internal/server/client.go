@@ -232,11 +232,13 @@ func (s *Server) waitIfPaused(c *Client, cmd *Command) {
 		}
 		waited = true
 		c.flags |= flagBlocked
+		c.detach()
 		s.pause.cond.Wait()
 	}
 	if waited {
 		c.flags &^= flagBlocked
 		s.now = time.Now().UnixMilli()
+		s.restartClock()
 	}
 }
 

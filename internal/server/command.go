@@ -72,14 +72,17 @@ func buildCommandTable() map[string]*Command {
 	return table
 }
 
-// lookupCommand finds the command for argv without allocating: command names are matched
-// case-insensitively through a lower-cased copy on the stack.
+// lookupCommand finds the command for argv without allocating: top-level names through the
+// case-folding index, subcommand names through a lower-cased copy on the stack.
 func (s *Server) lookupCommand(argv [][]byte) (cmd *Command, unknownSub bool) {
-	var tmp [32]byte
-	cmd = s.commands[string(lower(tmp[:0], argv[0]))]
+	if s.io.index.slots == nil {
+		s.io.index.build(s.commands)
+	}
+	cmd = s.io.index.find(argv[0])
 	if cmd == nil || cmd.Subs == nil || len(argv) < 2 {
 		return cmd, false
 	}
+	var tmp [32]byte
 	sub := cmd.Subs[string(lower(tmp[:0], argv[1]))]
 	if sub == nil {
 		return cmd, true
@@ -106,7 +109,9 @@ func (s *Server) mustExecuteAlone() bool {
 // executeBatch runs every request parsed from one read, under one acquisition of the lock.
 func (s *Server) executeBatch(c *Client) {
 	s.mu.Lock()
-	s.now = time.Now().UnixMilli()
+	t := time.Now()
+	s.now = t.UnixMilli()
+	s.io.chain, s.io.clock = true, t.Sub(processStart)
 	if len(c.batch) > 1 {
 		c.prefetchBatch()
 	}
@@ -116,11 +121,18 @@ func (s *Server) executeBatch(c *Client) {
 		start = end
 		mark := len(c.w.Buf)
 		s.processCommand(c)
+		waited := c.bstate != nil || len(s.blk.ready) > 0
+		if c.bstate != nil {
+			c.detach() // the wait for the keys must not hold up the event loop
+		}
 		if !s.afterCommand(c) {
 			break // the connection ended while blocked
 		}
+		if waited {
+			s.restartClock()
+		}
 		if c.flags&(flagReplyOff|flagReplySkip) != 0 {
-			c.w.Buf = c.w.Buf[:mark] // CLIENT REPLY OFF/SKIP: the reply is dropped
+			s.dropReply(c, mark) // CLIENT REPLY OFF/SKIP: the reply is dropped, pushes stay
 		}
 		// As Redis's resetClient: SKIP covers one command, the one after CLIENT REPLY SKIP.
 		c.flags &^= flagReplySkip
@@ -132,6 +144,7 @@ func (s *Server) executeBatch(c *Client) {
 			break
 		}
 	}
+	s.io.chain = false
 	c.argv = nil
 	c.emit()
 	s.afterCommands()
@@ -170,10 +183,15 @@ func (s *Server) processCommand(c *Client) {
 		s.rejectCommand(c, cmd, errNotInMulti)
 		return
 	}
-	// Redis refuses PING too, so monitoring notices the failed save.
-	if (flags&commands.FlagWrite != 0 || cmd.FullName == "ping") && s.writesDeniedByDiskError() {
-		s.rejectCommand(c, cmd, errMisconf)
+	if s.cfg.MaxMemory != 0 && s.oomDenied(c, cmd) {
 		return
+	}
+	// Redis refuses PING too, so monitoring notices the failed save.
+	if isWriteCommand(c, cmd) || cmd.FullName == "ping" {
+		if msg := s.diskErrorText(); msg != "" {
+			s.rejectCommand(c, cmd, msg)
+			return
+		}
 	}
 	if s.readonlyReplicaDenied(c, cmd) {
 		return
@@ -182,7 +200,14 @@ func (s *Server) processCommand(c *Client) {
 		s.rejectCommand(c, cmd, fmt.Sprintf("ERR Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context", cmd.FullName))
 		return
 	}
+	if s.repl.masterHost != "" && s.staleDenied(c, cmd) {
+		return
+	}
 	if s.replicaDenied(c, cmd) {
+		return
+	}
+	if s.persist.load.active && flags&commands.FlagLoading == 0 {
+		s.rejectCommand(c, cmd, errLoading)
 		return
 	}
 	if s.waitIfPaused(c, cmd); c.closed.Load() {
@@ -263,16 +288,17 @@ func cString(b []byte) []byte {
 func (s *Server) call(c *Client, cmd *Command) {
 	dirty := s.dirty
 	replyStart := len(c.w.Buf)
-	start := monoNow()
 	prevClient := s.curClient
+	top := prevClient == nil
+	start := s.commandStart(top)
 	s.curClient = c
-	s.trackingEnter(c, prevClient == nil)
+	s.trackingEnter(c, top)
 	if s.persist.bgsave != nil && cmd.Spec.Flags&commands.FlagWrite != 0 {
 		s.snapshotBeforeWrite(c, cmd)
 	}
 	cmd.Proc(c)
 	s.curClient = prevClient
-	dur := monoNow() - start
+	dur := s.commandEnd(top) - start
 	us := dur.Microseconds()
 	cmd.calls++
 	cmd.usec += us
@@ -302,7 +328,7 @@ func (s *Server) call(c *Client, cmd *Command) {
 	}
 	c.propArgv = nil
 	c.lastCmd = cmd
-	s.trackingExit(c, cmd, prevClient == nil)
+	s.trackingExit(c, cmd, top)
 }
 
 // countErrorReply records an error reply in errorstats by its code (the first word).

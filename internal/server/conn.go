@@ -74,6 +74,17 @@ type Client struct {
 	closed   atomic.Bool
 
 	syncTarget atomic.Int64 // stream offset that must be fsynced before replies leave (aof.go)
+
+	// Event-loop clients (eventloop_linux.go); loop is nil for a client served by a
+	// goroutine of its own (serve). Set under srv.mu before the loop may see the client.
+	loop     *eventLoop
+	lconn    *loopConn // c.conn as the loop's connection, nil for other clients
+	fd       int
+	loopSeq  uint32
+	sched    atomic.Uint32 // schedRunning, schedPending: one runner at a time
+	hup      atomic.Bool   // the peer ended its side: read until the end, not just once
+	run      *loopRun      // the loop goroutine running the client, nil on a detached goroutine
+	unlinked bool          // the runner has ended the connection
 }
 
 type queuedCmd struct {
@@ -325,12 +336,19 @@ func (c *Client) outputLen() int {
 	return len(c.out)
 }
 
-// close closes the connection; the client's goroutine notices and unlinks it.
+// close closes the connection; the client's goroutine, or for an event-loop client its
+// next runner, notices and unlinks it. An event-loop client's socket is only shut down here:
+// the fd is freed by the runner, so it cannot be reused under a read in progress.
 func (c *Client) close() {
 	if c.closed.Swap(true) {
 		return
 	}
-	c.conn.Close()
+	if c.loop != nil {
+		c.shutdownSocket()
+		c.poke()
+	} else {
+		c.conn.Close()
+	}
 	c.outMu.Lock()
 	if c.wake != nil {
 		close(c.wake)

@@ -316,13 +316,16 @@ func fcallGeneric(c *Client, ro bool) {
 		return
 	}
 	fl := s.functions()
+	if !s.checkDeclaredSlot(c, c.argv[3:3+numkeys]) {
+		return
+	}
 	f := fl.funcs[string(c.argv[1])]
 	if f == nil {
 		c.w.Error("ERR Function not found")
 		return
 	}
-	if ro && f.flags&scriptFlagNoWrites == 0 {
-		c.w.Error(errWriteFlagRO)
+	if errMsg := s.scriptPrepare(c, f.flags, ro); errMsg != "" {
+		c.w.Error(errMsg)
 		return
 	}
 	st := fl.st

@@ -563,10 +563,9 @@ func (s *Server) infoMemory(b *infoBuilder) {
 	b.int("lazyfreed_objects", 0)
 }
 
-// infoPersistence reports the RDB state (rdb.go); the AOF fields keep Redis's values with
-// the AOF off until it lands.
+// infoPersistence reports the loading, RDB and AOF state (rdb_load.go, rdb.go, aof.go).
 func (s *Server) infoPersistence(b *infoBuilder) {
-	b.int("loading", 0)
+	b.int("loading", boolInt(s.persist.load.active))
 	b.int("async_loading", 0)
 	b.int("current_cow_peak", 0)
 	b.int("current_cow_size", 0)
@@ -577,7 +576,7 @@ func (s *Server) infoPersistence(b *infoBuilder) {
 	b.int("rdb_changes_since_last_save", s.dirty)
 	p := &s.persist
 	inProgress, curSecs := 0, int64(-1)
-	if p.bgsave != nil {
+	if s.rdbSaveRunning() {
 		inProgress, curSecs = 1, int64(time.Since(p.bgsave.start).Seconds())
 	}
 	b.int("rdb_bgsave_in_progress", int64(inProgress))
@@ -593,6 +592,7 @@ func (s *Server) infoPersistence(b *infoBuilder) {
 	b.int("module_fork_in_progress", 0)
 	b.int("module_fork_last_cow_size", 0)
 	s.infoAOFOn(b)
+	s.infoLoading(b)
 }
 
 func (s *Server) infoStats(b *infoBuilder) {

@@ -10,11 +10,26 @@ type StreamConsumer interface {
 	Feed(b []byte)
 }
 
+// Stream targets. Most commands reach both; Redis sends PUBLISH to replicas only, and a
+// script's redis.set_repl can narrow its commands to one of them.
+const (
+	targetAOF  = 1 << iota // the AOF and any consumer that does not say otherwise
+	targetRepl             // the replication stream
+	targetAll  = targetAOF | targetRepl
+)
+
 // propagator is the one point every write's effects leave through.
 type propagator struct {
 	consumers []StreamConsumer
 	buf       []byte
 	db        int // database the stream last selected; -1 forces a SELECT
+
+	// exclude: the targets commands appended now must not reach (a script's set_repl).
+	// partial lists the byte ranges of buf that some targets must not see; SELECTs always
+	// reach everyone, so every consumer agrees on the selected database.
+	exclude int
+	partial []partialRange
+	scratch []byte
 
 	// An open block (EXEC) counts its commands and remembers where the first one starts,
 	// after its SELECT, so endBlock can wrap two or more in MULTI/EXEC as Redis 7.0 does.
@@ -23,11 +38,20 @@ type propagator struct {
 	blockAt    int
 }
 
+// partialRange is a command some targets (exclude) must not see.
+type partialRange struct{ start, end, exclude int }
+
 // command appends one command to the stream: override when the handler rewrote its effect
 // (EXPIRE as PEXPIREAT, SET EX as SET PXAT...), argv otherwise; an empty non-nil override
 // propagates nothing.
 func (p *propagator) command(db int, argv, override [][]byte) {
-	if len(p.consumers) == 0 {
+	p.commandExcept(0, db, argv, override)
+}
+
+// commandExcept is command for a command that must not reach the targets in exclude.
+func (p *propagator) commandExcept(exclude, db int, argv, override [][]byte) {
+	exclude |= p.exclude
+	if len(p.consumers) == 0 || exclude == targetAll {
 		return
 	}
 	if override != nil {
@@ -46,7 +70,11 @@ func (p *propagator) command(db int, argv, override [][]byte) {
 		}
 		p.blockOps++
 	}
+	start := len(p.buf)
 	p.buf = appendCommand(p.buf, argv...)
+	if exclude != 0 {
+		p.partial = append(p.partial, partialRange{start, len(p.buf), exclude})
+	}
 }
 
 // beginBlock opens a block of commands that must reach consumers atomically. Blocks nest;
@@ -69,20 +97,67 @@ func (p *propagator) endBlock() {
 	p.buf = append(p.buf, multi...)
 	copy(p.buf[p.blockAt+len(multi):], p.buf[p.blockAt:len(p.buf)-len(multi)])
 	copy(p.buf[p.blockAt:], multi)
+	p.shiftPartial(p.blockAt, len(multi))
 	p.buf = append(p.buf, "*1\r\n$4\r\nEXEC\r\n"...)
 	p.blockOps = 0
 }
 
-// flush hands the commands of the batch to every consumer.
+// shiftPartial moves the ranges at or after from by n bytes (bytes inserted before them).
+func (p *propagator) shiftPartial(from, n int) {
+	for i := range p.partial {
+		if r := &p.partial[i]; r.start >= from {
+			r.start += n
+			r.end += n
+		}
+	}
+}
+
+// flush hands the commands of the batch to every consumer, each without the ranges its
+// target must not see.
 func (p *propagator) flush() {
 	if len(p.buf) == 0 {
 		return
 	}
 	for _, c := range p.consumers {
-		c.Feed(p.buf)
+		b := p.buf
+		if len(p.partial) > 0 {
+			if b = p.bytesFor(consumerTarget(c)); len(b) == 0 {
+				continue
+			}
+		}
+		c.Feed(b)
 	}
 	p.buf = p.buf[:0]
+	p.partial = p.partial[:0]
 }
+
+// bytesFor is buf without the ranges that exclude target.
+func (p *propagator) bytesFor(target int) []byte {
+	out := p.scratch[:0]
+	at := 0
+	for _, r := range p.partial {
+		if r.exclude&target != 0 {
+			out = append(out, p.buf[at:r.start]...)
+			at = r.end
+		}
+	}
+	out = append(out, p.buf[at:]...)
+	p.scratch = out
+	return out
+}
+
+// targetedConsumer is a consumer that is not the AOF's kind of target.
+type targetedConsumer interface{ streamTarget() int }
+
+func consumerTarget(c StreamConsumer) int {
+	if t, ok := c.(targetedConsumer); ok {
+		return t.streamTarget()
+	}
+	return targetAOF
+}
+
+// streamTarget: the replicas take the replication stream, PUBLISH included.
+func (replConsumer) streamTarget() int { return targetRepl }
 
 // AddConsumer attaches a consumer; the next command it sees is preceded by a SELECT.
 func (s *Server) AddConsumer(c StreamConsumer) {

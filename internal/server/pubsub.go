@@ -37,6 +37,9 @@ type pubsubState struct {
 	seq     uint64
 	// scratch encodings of one message, per protocol
 	buf2, buf3 []byte
+	// kept: the ranges of the running client's reply buffer that hold pushes written while
+	// its replies are off (CLIENT REPLY OFF/SKIP), which dropReply keeps
+	kept [][2]int
 }
 
 func (p *pubsubState) clientSubs(c *Client) *[numSubKinds]map[string]uint64 {
@@ -144,6 +147,7 @@ func (s *Server) setPubSubFlag(c *Client) {
 }
 
 func (s *Server) replySubscription(c *Client, word string, name []byte, nullName bool, count int) {
+	start := len(c.w.Buf)
 	c.w.Push(3)
 	c.w.BulkString(word)
 	if nullName {
@@ -152,6 +156,31 @@ func (s *Server) replySubscription(c *Client, word string, name []byte, nullName
 		c.w.Bulk(name)
 	}
 	c.w.Int(int64(count))
+	s.notePush(c, start)
+}
+
+// notePush marks c.w.Buf[start:] as a push written to c while its command runs. Redis delivers pushes
+// (subscription confirmations, messages, invalidations) even while CLIENT REPLY OFF or
+// SKIP drops the client's replies.
+func (s *Server) notePush(c *Client, start int) {
+	if c.flags&(flagReplyOff|flagReplySkip) == 0 {
+		return
+	}
+	s.pubsub.kept = append(s.pubsub.kept, [2]int{start, len(c.w.Buf)})
+}
+
+// dropReply removes what c's command wrote after mark, its reply, for CLIENT REPLY OFF and
+// SKIP, but keeps the pushes among it.
+func (s *Server) dropReply(c *Client, mark int) {
+	buf := c.w.Buf
+	end := mark
+	for _, r := range s.pubsub.kept {
+		if r[0] >= end && r[1] <= len(buf) {
+			end += copy(buf[end:], buf[r[0]:r[1]])
+		}
+	}
+	c.w.Buf = buf[:end]
+	s.pubsub.kept = s.pubsub.kept[:0]
 }
 
 func subscribeGeneric(c *Client, kind int) {
@@ -246,7 +275,9 @@ func appendBulk(b, v []byte) []byte {
 // among its own replies, where Redis puts it (before the reply of that command).
 func (s *Server) deliver(sub *Client, msg []byte) {
 	if sub == s.curClient {
+		start := len(sub.w.Buf)
 		sub.w.Raw(msg)
+		s.notePush(sub, start)
 		return
 	}
 	sub.push(msg)
@@ -298,14 +329,23 @@ func (p *pubsubState) encoded(proto int, word string, pattern, channel, payload 
 	return p.buf2
 }
 
-// PUBLISH reaches only this server's subscribers; Redis also forwards it to replicas, which
-// sard's single propagation stream cannot yet do without writing it to the AOF.
 func publishCommand(c *Client) {
 	c.w.Int(c.srv.publish(subChannel, c.argv[1], c.argv[2]))
+	c.srv.propagatePublish(c)
 }
 
 func spublishCommand(c *Client) {
 	c.w.Int(c.srv.publish(subShard, c.argv[1], c.argv[2]))
+	c.srv.propagatePublish(c)
+}
+
+// propagatePublish sends PUBLISH and SPUBLISH to the replicas, whose subscribers get the
+// message too, but not to the AOF, as Redis 7.0 outside cluster mode (a cluster spreads
+// messages over its bus instead).
+func (s *Server) propagatePublish(c *Client) {
+	if s.propagating() && !s.cfg.ClusterEnabled {
+		s.prop.commandExcept(targetAOF, c.db.id, c.argv, nil)
+	}
 }
 
 // pubsubChannelsGeneric answers PUBSUB CHANNELS and SHARDCHANNELS: active channels, those

@@ -24,20 +24,30 @@ import (
 const (
 	errReadOnlyReplica = "READONLY You can't write against a read only replica."
 	errWaitOnReplica   = "ERR WAIT cannot be used with replica instances. Please also note that since Redis 4.0 if a replica is configured to be writable (which is not the default) writes to replicas are just local and are not propagated."
+	errNoReplicas      = "NOREPLICAS Not enough good replicas to write."
 )
+
+// zeroReplID is the replid2 of a server with no previous history.
+var zeroReplID = strings.Repeat("0", 40)
 
 // replState is the replication side of the server, under s.mu.
 type replState struct {
-	offset       int64 // master_repl_offset
-	secondOffset int64 // second_repl_offset: first offset replID2 is no longer valid for
-	backlog      *replBacklog
-	attached     bool // the stream consumer is installed
-	replicas     []*replicaInfo
-	ackCond      *sync.Cond // WAIT waits here for REPLCONF ACKs
-	lastPing     time.Time
-	lastCron     time.Time
+	offset          int64 // master_repl_offset
+	secondOffset    int64 // second_repl_offset: first offset replID2 is no longer valid for
+	backlog         *replBacklog
+	attached        bool // the stream consumer is installed
+	replicas        []*replicaInfo
+	ackCond         *sync.Cond // WAIT waits here for REPLCONF ACKs
+	lastPing        time.Time
+	noReplicasSince time.Time // repl-backlog-ttl
+	lastCron        time.Time
 
 	syncFull, syncPartialOK, syncPartialErr int64
+
+	sync         *replSync // the full-sync snapshot in progress (replication_sync.go)
+	sendingBulk  int       // disk payloads being sent
+	rdbForSync   bool      // dbfilename was written for replicas (rdb-del-sync-files)
+	goodReplicas int       // min-replicas-max-lag's count (refreshGoodReplicas)
 
 	// Replica side: masterHost is empty on a master. gen changes with every REPLICAOF so a
 	// stale link goroutine notices it has been replaced.
@@ -52,7 +62,12 @@ type replState struct {
 	masterDB     int  // the master client's database, kept across partial resyncs
 	haveHistory  bool // our replid and offset name data we hold: PSYNC them, not "? -1"
 	readOffset   int64
-	startChecked bool // the replicaof directive has been acted on
+	startChecked bool           // the replicaof directive has been acted on
+	aofWasOn     bool           // the AOF was stopped for a full-sync load
+	multiBuf     []byte         // stream bytes of a MULTI block from the master not yet applied
+	loaded       loadedReplInfo // replication fields of the file loaded at start-up
+	xferSize     int64          // the payload's announced size, 0 for the EOF form
+	xfer         xferProgress   // bytes read from the master during a full sync
 }
 
 // replBacklog is a ring of the last bytes of the stream, for partial resynchronization.
@@ -103,7 +118,7 @@ func (s *Server) replCond() *sync.Cond {
 }
 
 // ensureBacklog creates the backlog and attaches the stream consumer (Redis creates the
-// backlog when the first replica syncs, or when the server becomes a replica).
+// backlog when the first replica syncs, or when a replica's link to its master comes up).
 func (s *Server) ensureBacklog() {
 	if s.repl.backlog == nil {
 		s.repl.backlog = newBacklog(s.cfgInt("repl-backlog-size"))
@@ -133,10 +148,16 @@ func (s *Server) replFeed(b []byte) {
 	s.repl.offset += int64(len(b))
 	s.repl.backlog.write(b, s.repl.offset)
 	for _, r := range s.repl.replicas {
-		if r.online {
+		switch {
+		case r.streaming:
 			r.c.push(b)
-		} else if r.synced {
+		case r.state >= replWaitBgsaveEnd:
+			// Held until the replica has its payload; it counts against the replica's
+			// output buffer limit as Redis's replication buffer does.
 			r.pending = append(r.pending, b...)
+			if s.overOutputLimit(r.c, len(r.pending)) && !r.c.closed.Load() {
+				s.closeOverLimit(r.c)
+			}
 		}
 	}
 }
@@ -144,10 +165,20 @@ func (s *Server) replFeed(b []byte) {
 // isReplica reports whether the server follows a master.
 func (s *Server) isReplica() bool { return s.repl.masterHost != "" }
 
-// readonlyReplicaDenied is the gatekeeper's replica-read-only check: writes from anyone but
-// the master are refused.
+// readonlyReplicaDenied is the gatekeeper's replication check on writes, in Redis's order:
+// a master without enough good replicas (min-replicas-to-write) refuses them, and so does a
+// read-only replica to anyone but its master.
 func (s *Server) readonlyReplicaDenied(c *Client, cmd *Command) bool {
-	if s.repl.masterHost == "" || c.flags&flagMaster != 0 || !s.cfgBool("replica-read-only") {
+	if s.repl.masterHost == "" {
+		need := s.hot.minReplicas.Get()
+		if need == 0 || s.hot.minReplicasLag.Get() == 0 ||
+			!isWriteCommand(c, cmd) || int64(s.refreshGoodReplicas()) >= need {
+			return false
+		}
+		s.rejectCommand(c, cmd, errNoReplicas)
+		return true
+	}
+	if c.flags&flagMaster != 0 || !s.cfgBool("replica-read-only") {
 		return false
 	}
 	if !isWriteCommand(c, cmd) {
@@ -156,6 +187,25 @@ func (s *Server) readonlyReplicaDenied(c *Client, cmd *Command) bool {
 	s.rejectCommand(c, cmd, errReadOnlyReplica)
 	return true
 }
+
+// refreshGoodReplicas counts the online replicas whose last ACK is at most
+// min-replicas-max-lag seconds old (Redis's refreshGoodSlavesCount). It runs every cron tick
+// and before each write the count may refuse, so it is never staler than Redis's.
+func (s *Server) refreshGoodReplicas() int {
+	maxLag := s.cfgInt("min-replicas-max-lag")
+	now := time.Now().Unix()
+	n := 0
+	for _, r := range s.repl.replicas {
+		if r.state == replOnline && !r.c.closed.Load() && now-r.ackTime.Unix() <= maxLag {
+			n++
+		}
+	}
+	s.repl.goodReplicas = n
+	return n
+}
+
+// goodReplicaCount is refreshGoodReplicas for callers that only read the count (scripts).
+func (s *Server) goodReplicaCount() int { return s.refreshGoodReplicas() }
 
 // --- REPLICAOF / SLAVEOF -------------------------------------------------------------------
 
@@ -198,13 +248,13 @@ func (s *Server) replicationSetMaster(host string, port int) {
 	wasMaster := s.repl.masterHost == ""
 	s.dropMasterLink()
 	s.repl.masterHost, s.repl.masterPort = host, port
+	s.cfg.SetReplicaOf(host, port)
 	if wasMaster {
 		// As replicationCacheMasterUsingMyself: our own history can be continued by the
 		// new master if it shares it (a failover).
 		s.repl.haveHistory = true
 		s.repl.masterDB = -1
 	}
-	s.ensureBacklog()
 	s.log.SetRole('S')
 	s.log.Noticef("Connecting to MASTER %s:%d", host, port)
 	s.startReplicaLink()
@@ -215,6 +265,7 @@ func (s *Server) replicationSetMaster(host string, port int) {
 func (s *Server) replicationUnsetMaster() {
 	s.dropMasterLink()
 	s.repl.masterHost, s.repl.masterPort = "", 0
+	s.cfg.SetReplicaOf("", 0)
 	s.replID2 = s.replID
 	s.repl.secondOffset = s.repl.offset + 1
 	s.replID = randomHex(40)
@@ -254,13 +305,13 @@ func roleCommand(c *Client) {
 		c.w.Int(s.repl.offset)
 		n := 0
 		for _, r := range s.repl.replicas {
-			if r.online {
+			if r.state == replOnline {
 				n++
 			}
 		}
 		c.w.Array(n)
 		for _, r := range s.repl.replicas {
-			if !r.online {
+			if r.state != replOnline {
 				continue
 			}
 			c.w.Array(3)
@@ -317,6 +368,22 @@ func (s *Server) infoReplication(b *infoBuilder) {
 		b.int("master_sync_in_progress", boolInt(s.repl.syncing))
 		b.int("slave_read_repl_offset", s.repl.readOffset)
 		b.int("slave_repl_offset", s.repl.offset)
+		if s.repl.syncing {
+			// The EOF form has no size: Redis then shows 0 total and negative bytes left.
+			read := s.repl.xfer.read.Load()
+			if s.repl.xferSize > 0 {
+				read = min(read, s.repl.xferSize)
+			}
+			perc := 0.0
+			if s.repl.xferSize > 0 {
+				perc = float64(read) / float64(s.repl.xferSize) * 100
+			}
+			b.int("master_sync_total_bytes", s.repl.xferSize)
+			b.int("master_sync_read_bytes", read)
+			b.int("master_sync_left_bytes", s.repl.xferSize-read)
+			b.float("master_sync_perc", perc, 2)
+			b.int("master_sync_last_io_seconds_ago", time.Now().Unix()-s.repl.xfer.lastIO.Load())
+		}
 		if !s.repl.linkUp {
 			since := int64(-1)
 			if !s.repl.linkDownAt.IsZero() {
@@ -330,21 +397,28 @@ func (s *Server) infoReplication(b *infoBuilder) {
 	}
 	n := 0
 	for _, r := range s.repl.replicas {
-		if r.synced {
+		if r.state != replStateNone {
 			n++
 		}
 	}
 	b.int("connected_slaves", int64(n))
+	if s.cfgInt("min-replicas-to-write") != 0 && s.cfgInt("min-replicas-max-lag") != 0 {
+		b.int("min_slaves_good_slaves", int64(s.repl.goodReplicas))
+	}
 	i := 0
 	for _, r := range s.repl.replicas {
-		if !r.synced {
+		state := ""
+		switch r.state {
+		case replStateNone:
 			continue
-		}
-		state := "wait_bgsave"
-		if r.online {
+		case replWaitBgsaveStart, replWaitBgsaveEnd:
+			state = "wait_bgsave"
+		case replSendBulk:
+			state = "send_bulk"
+		case replOnline:
 			state = "online"
 		}
-		lag := int64(time.Since(r.ackTime).Seconds())
+		lag := time.Now().Unix() - r.ackTime.Unix()
 		b.str("slave"+strconv.Itoa(i), fmt.Sprintf("ip=%s,port=%d,state=%s,offset=%d,lag=%d", r.ip(), r.port, state, r.ackOff, lag))
 		i++
 	}
@@ -415,6 +489,7 @@ func waitCommand(c *Client) {
 	s.curClient = nil
 	c.emit()
 	c.flags |= flagBlocked
+	c.detach() // the replicas' acknowledgements may come through this goroutine's event loop
 	for !timedOut && !c.closed.Load() && s.replicasAcked(target) < want {
 		cond.Wait()
 	}
@@ -430,7 +505,7 @@ func waitCommand(c *Client) {
 func (s *Server) replicasAcked(off int64) int64 {
 	var n int64
 	for _, r := range s.repl.replicas {
-		if r.online && r.ackOff >= off {
+		if r.state == replOnline && r.ackOff >= off {
 			n++
 		}
 	}
@@ -457,8 +532,9 @@ func (s *Server) replicationCron() {
 			if host, port, ok := strings.Cut(v, " "); ok {
 				if p, err := strconv.Atoi(port); err == nil {
 					s.repl.masterHost, s.repl.masterPort = host, p
-					s.repl.masterDB = -1
-					s.ensureBacklog()
+					if !s.repl.haveHistory {
+						s.repl.masterDB = -1
+					}
 					s.log.SetRole('S')
 					s.log.Noticef("Connecting to MASTER %s:%d", host, p)
 					s.startReplicaLink()
@@ -470,6 +546,10 @@ func (s *Server) replicationCron() {
 		s.repl.ackCond.Broadcast()
 	}
 	now := time.Now()
+	if len(s.repl.replicas) > 0 || s.repl.sync != nil {
+		s.replSyncCron(now)
+	}
+	s.refreshGoodReplicas()
 	if now.Sub(s.repl.lastCron) < time.Second {
 		return
 	}
@@ -484,20 +564,45 @@ func (s *Server) replicationCron() {
 		}
 	}
 	for _, r := range s.repl.replicas {
-		// A replica that stops acknowledging, or never acknowledges its payload, is dropped.
-		if r.synced && now.Sub(r.ackTime) > timeout {
-			s.log.Warningf("Disconnecting timedout replica (streaming sync): %s:%d", r.ip(), r.port)
+		// An online replica that stops acknowledging is dropped (old SYNC replicas never
+		// acknowledge).
+		if r.state == replOnline && r.psync && now.Sub(r.ackTime) > timeout {
+			s.log.Warningf("Disconnecting timedout replica (streaming sync): %s", r.name())
 			r.c.close()
 		}
 	}
+	s.presyncNewlines()
 	period := time.Duration(s.cfgInt("repl-ping-replica-period")) * time.Second
 	if s.repl.masterHost == "" && len(s.repl.replicas) > 0 && now.Sub(s.repl.lastPing) >= period {
 		s.repl.lastPing = now
 		s.replFeed([]byte("*1\r\n$4\r\nPING\r\n"))
 	}
+	s.backlogTTLCron(now)
 	if bl := s.repl.backlog; bl != nil && int64(len(bl.buf)) != max(s.cfgInt("repl-backlog-size"), 16*1024) {
 		// CONFIG SET repl-backlog-size: Redis resizes by starting the history afresh.
 		s.repl.backlog = newBacklog(s.cfgInt("repl-backlog-size"))
+	}
+}
+
+// backlogTTLCron is repl-backlog-ttl: a master without replicas for that long frees its
+// backlog and starts a new history (a replica keeps it: it may be promoted).
+func (s *Server) backlogTTLCron(now time.Time) {
+	if len(s.repl.replicas) > 0 || s.repl.masterHost != "" || s.repl.backlog == nil {
+		s.repl.noReplicasSince = time.Time{}
+		return
+	}
+	if s.repl.noReplicasSince.IsZero() {
+		s.repl.noReplicasSince = now
+		return
+	}
+	ttl := s.cfgInt("repl-backlog-ttl")
+	if idle := int64(now.Sub(s.repl.noReplicasSince).Seconds()); ttl > 0 && idle > ttl {
+		s.replID = randomHex(40)
+		s.replID2 = zeroReplID
+		s.repl.secondOffset = -1
+		s.repl.backlog = nil
+		s.repl.noReplicasSince = time.Time{}
+		s.log.Noticef("Replication backlog freed after %d seconds without connected replicas.", ttl)
 	}
 }
 

@@ -1,22 +1,17 @@
 package server
 
-// The master side of replication: REPLCONF and PSYNC/SYNC from replicas, the full sync
-// payload and partial resynchronization from the backlog.
-//
-// A full sync is served disk-less: the snapshot is encoded in memory under the server lock,
-// so it is point-in-time with the offset announced in +FULLRESYNC, and queued on the
-// replica's connection ahead of any later stream bytes. That stalls the server for the time
-// it takes to encode the dataset; streaming it from the forkless snapshot walk is left for
-// later.
+// The master side of replication: REPLCONF and PSYNC/SYNC from replicas, partial
+// resynchronization from the backlog, and the stream fed to each replica. Full syncs are
+// replication_sync.go.
 
 import (
-	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/sard-kv/sard/internal/commands"
-	"github.com/sard-kv/sard/internal/crc64"
 	"github.com/sard-kv/sard/internal/num"
+	"github.com/sard-kv/sard/internal/resp"
 )
 
 // replicaInfo is what a master knows of one replica connection.
@@ -26,9 +21,21 @@ type replicaInfo struct {
 	addr    string // REPLCONF ip-address, or the connection's address
 	capaEOF bool
 	capaP2  bool
-	synced  bool   // PSYNC/SYNC accepted: listed in INFO
-	online  bool   // receiving the stream
-	pending []byte // stream held back until the replica acknowledges a disk-less payload
+	rdbOnly bool // REPLCONF rdb-only 1: the connection ends after the payload
+	psync   bool // came with PSYNC, not the old SYNC
+
+	// REPLCONF rdb-filter-only: the payload holds no keys, and functions only if asked
+	filtered, filterFunctions bool
+
+	state         int          // replStateNone ... replOnline
+	sync          *replSync    // the snapshot it waits for, while replWaitBgsaveEnd
+	waitSince     time.Time    // when it started waiting for a snapshot
+	initialOffset int64        // the offset its +FULLRESYNC announced
+	pending       []byte       // stream held until it has its payload
+	streaming     bool         // the stream goes straight to its connection
+	startOnAck    bool         // a socket payload was sent: stream on the first ACK
+	writingSince  atomic.Int64 // unix ms since a payload write has been blocked, 0 when none
+
 	ackOff  int64
 	ackTime time.Time
 }
@@ -58,9 +65,10 @@ func (s *Server) replClientGone(c *Client) {
 	for i, r := range s.repl.replicas {
 		if r.c == c {
 			s.repl.replicas = append(s.repl.replicas[:i], s.repl.replicas[i+1:]...)
-			if r.synced {
-				s.log.Noticef("Connection with replica %s:%d lost.", r.ip(), r.port)
+			if r.state != replStateNone {
+				s.log.Noticef("Connection with replica %s lost.", r.name())
 			}
+			r.pending = nil
 			break
 		}
 	}
@@ -114,10 +122,8 @@ func replconfCommand(c *Client) {
 				r.ackOff = off
 			}
 			r.ackTime = time.Now()
-			if !r.online {
-				r.online = true
-				r.c.push(r.pending)
-				r.pending = nil
+			if r.startOnAck {
+				s.startReplicaStream(r)
 			}
 			if s.repl.ackCond != nil {
 				s.repl.ackCond.Broadcast()
@@ -128,8 +134,32 @@ func replconfCommand(c *Client) {
 				s.sendAck()
 			}
 			return
+		case "rdb-filter-only":
+			// Include filters for the payload: "functions", or none for an empty RDB
+			// (redis-cli --functions-rdb and --replica).
+			args, ok := resp.SplitArgs(val, nil)
+			if !ok {
+				c.w.Error("ERR Missing rdb-filter-only values")
+				return
+			}
+			functions := false
+			for _, a := range args {
+				if !strings.EqualFold(string(a), "functions") {
+					c.w.Error("ERR Unsupported rdb-filter-only option: " + string(a))
+					return
+				}
+				functions = true
+			}
+			r := s.replicaFor(c)
+			r.filtered, r.filterFunctions = true, functions
 		case "rdb-only":
-			// accepted for redis-cli --rdb; the connection is closed after the payload
+			// redis-cli --rdb: the connection is closed after the payload
+			v, ok := num.ParseInt64(val)
+			if !ok || (v != 0 && v != 1) {
+				c.w.Error(errSyntax)
+				return
+			}
+			s.replicaFor(c).rdbOnly = v == 1
 		default:
 			c.w.Error("ERR Unrecognized REPLCONF option: " + string(c.argv[i]))
 			return
@@ -149,6 +179,8 @@ func psyncCommand(c *Client) {
 		c.w.Error("NOMASTERLINK Can't SYNC while not connected with my master")
 		return
 	}
+	r := s.replicaFor(c)
+	s.log.Noticef("Replica %s asks for synchronization", r.name())
 	psync := strings.EqualFold(string(c.argv[0]), "psync")
 	if psync {
 		if len(c.argv) != 3 {
@@ -175,7 +207,12 @@ func psyncCommand(c *Client) {
 func (s *Server) tryPartialResync(c *Client, replid string, from int64) bool {
 	r := s.replicaFor(c)
 	if !strings.EqualFold(replid, s.replID) && (!strings.EqualFold(replid, s.replID2) || from > s.repl.secondOffset) {
-		if replid != "?" {
+		switch {
+		case replid == "?":
+			s.log.Noticef("Full resync requested by replica %s", r.name())
+		case strings.EqualFold(replid, s.replID2):
+			s.log.Noticef("Partial resynchronization not accepted: Requested offset for second ID was %d, but I can reply up to %d", from, s.repl.secondOffset)
+		default:
 			s.log.Noticef("Partial resynchronization not accepted: Replication ID mismatch (Replica asked for '%s', my replication IDs are '%s' and '%s')", replid, s.replID, s.replID2)
 		}
 		return false
@@ -185,11 +222,17 @@ func (s *Server) tryPartialResync(c *Client, replid string, from int64) bool {
 	}
 	data, ok := s.repl.backlog.since(from, s.repl.offset)
 	if !ok {
-		s.log.Noticef("Unable to partial resync with replica %s for lack of backlog (Replica request was: %d).", c.addr, from)
+		s.log.Noticef("Unable to partial resync with replica %s for lack of backlog (Replica request was: %d).", r.name(), from)
+		if from > s.repl.offset {
+			s.log.Warningf("Warning: replica %s tried to PSYNC with an offset that is greater than the master replication offset.", r.name())
+		}
 		return false
 	}
 	c.flags |= flagReplica
-	r.synced, r.online = true, true
+	s.replSetNoDelay(c)
+	r.psync = true
+	r.state = replOnline
+	r.streaming = true
 	r.ackTime = time.Now()
 	if r.capaP2 {
 		c.w.Status("CONTINUE " + s.replID)
@@ -197,72 +240,18 @@ func (s *Server) tryPartialResync(c *Client, replid string, from int64) bool {
 		c.w.Status("CONTINUE")
 	}
 	c.w.Buf = append(c.w.Buf, data...)
-	s.log.Noticef("Partial resynchronization request from %s accepted. Sending %d bytes of backlog starting from offset %d.", c.addr, len(data), from)
+	s.log.Noticef("Partial resynchronization request from %s accepted. Sending %d bytes of backlog starting from offset %d.", r.name(), len(data), from)
 	return true
-}
-
-// fullResync sends +FULLRESYNC and the snapshot, then puts the replica online.
-func (s *Server) fullResync(c *Client, psync bool) {
-	r := s.replicaFor(c)
-	s.repl.syncFull++
-	if s.repl.backlog == nil {
-		// The first replica starts a new history (Redis's changeReplicationId).
-		s.replID = randomHex(40)
-		s.replID2 = strings.Repeat("0", 40)
-		s.repl.secondOffset = -1
-	}
-	s.ensureBacklog()
-	s.prop.flush()
-	c.flags |= flagReplica
-	r.synced = true
-	r.ackTime = time.Now()
-	s.log.Noticef("Replica %s asks for synchronization", c.addr)
-	s.log.Noticef("Starting BGSAVE for SYNC with target: replicas sockets")
-	if psync {
-		c.w.Status("FULLRESYNC " + s.replID + " " + strconv.FormatInt(s.repl.offset, 10))
-	}
-	payload := s.snapshotPayload()
-	if r.capaEOF && psync {
-		mark := randomHex(40)
-		c.w.Buf = append(c.w.Buf, "$EOF:"+mark+"\r\n"...)
-		c.w.Buf = append(c.w.Buf, payload...)
-		c.w.Buf = append(c.w.Buf, mark...)
-	} else {
-		c.w.Buf = append(c.w.Buf, "$"+strconv.Itoa(len(payload))+"\r\n"...)
-		c.w.Buf = append(c.w.Buf, payload...)
-	}
-	// The stream after the snapshot must say which database it writes to.
-	s.prop.db = -1
-	// A disk-less payload ends with its mark, which the replica only recognizes as the
-	// last bytes it reads: the stream waits for its first ACK, as Redis's does.
-	r.online = !(r.capaEOF && psync)
-	s.log.Noticef("Synchronization with replica %s succeeded", c.addr)
-}
-
-// snapshotPayload encodes the whole dataset as an RDB file in memory, with the lock held.
-func (s *Server) snapshotPayload() []byte {
-	sn := s.newSnapshot()
-	for !sn.step(0) {
-	}
-	b := sn.enc.Buf
-	var sum uint64
-	if s.cfgBool("rdbchecksum") {
-		sum = crc64.Update(0, b)
-	}
-	for i := 0; i < 8; i++ {
-		b = append(b, byte(sum>>(8*i)))
-	}
-	return b
 }
 
 // isWriteCommand is Redis's is_write_command: a write, or an EXEC with a queued write.
 func isWriteCommand(c *Client, cmd *Command) bool {
-	if cmd.Spec.Flags&commands.FlagWrite != 0 {
+	if c.srv.commandFlags(c, cmd)&commands.FlagWrite != 0 { // scripts: their declared flags
 		return true
 	}
 	if cmd.FullName == "exec" {
 		for _, q := range c.multiQ {
-			if q.cmd.Spec.Flags&commands.FlagWrite != 0 {
+			if c.srv.flagsFor(q.cmd, q.argv)&commands.FlagWrite != 0 {
 				return true
 			}
 		}

@@ -16,10 +16,32 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/sard-kv/sard/internal/resp"
 )
+
+// xferProgress counts the bytes read from the master during a full sync and when the last
+// ones came, for INFO's master_sync_* fields; the link goroutine updates it without the lock.
+type xferProgress struct {
+	read   atomic.Int64
+	lastIO atomic.Int64 // unix s
+}
+
+type countingReader struct {
+	r io.Reader
+	p *xferProgress
+}
+
+func (c countingReader) Read(b []byte) (int, error) {
+	n, err := c.r.Read(b)
+	if n > 0 {
+		c.p.read.Add(int64(n))
+		c.p.lastIO.Store(time.Now().Unix())
+	}
+	return n, err
+}
 
 // errStaleLink ends a link goroutine whose REPLICAOF has been replaced.
 var errStaleLink = errors.New("replication link replaced")
@@ -74,8 +96,11 @@ func (s *Server) replicaSession(gen int64, host string, port int) (err error) {
 		}
 	}()
 	s.mu.Lock()
-	timeout := time.Duration(s.cfgInt("repl-timeout")) * time.Second
+	// Redis checks the silence once a second against repl-timeout whole seconds, so a
+	// newline a second from the master always keeps the link: allow one more second.
+	timeout := time.Duration(s.cfgInt("repl-timeout"))*time.Second + time.Second
 	auth, user := s.cfgStr("masterauth"), s.cfgStr("masteruser")
+	announceIP := s.cfgStr("replica-announce-ip")
 	announcePort := s.cfgInt("replica-announce-port")
 	if announcePort == 0 {
 		announcePort = s.cfgInt("port")
@@ -84,7 +109,7 @@ func (s *Server) replicaSession(gen int64, host string, port int) (err error) {
 	s.mu.Unlock()
 
 	conn.SetDeadline(time.Now().Add(timeout))
-	r := bufio.NewReaderSize(conn, 64*1024)
+	r := bufio.NewReaderSize(countingReader{conn, &s.repl.xfer}, 64*1024)
 	ask := func(args ...string) (string, error) {
 		argv := make([][]byte, len(args))
 		for i, a := range args {
@@ -119,6 +144,13 @@ func (s *Server) replicaSession(gen int64, host string, port int) (err error) {
 	} else if strings.HasPrefix(reply, "-") {
 		s.log.Noticef("(Non critical) Master does not understand REPLCONF listening-port: %s", reply)
 	}
+	if announceIP != "" {
+		if reply, err = ask("REPLCONF", "ip-address", announceIP); err != nil {
+			return err
+		} else if strings.HasPrefix(reply, "-") {
+			s.log.Noticef("(Non critical) Master does not understand REPLCONF ip-address: %s", reply)
+		}
+	}
 	if reply, err = ask("REPLCONF", "capa", "eof", "capa", "psync2"); err != nil {
 		return err
 	} else if strings.HasPrefix(reply, "-") {
@@ -133,7 +165,9 @@ func (s *Server) replicaSession(gen int64, host string, port int) (err error) {
 	}
 	reply, err = ask("PSYNC", psyncID, psyncOff)
 	for err == nil && reply == "" {
-		reply, err = readLine(r) // keepalive newlines
+		// Newlines keep the link alive while the master prepares our snapshot.
+		conn.SetDeadline(time.Now().Add(timeout))
+		reply, err = readLine(r)
 	}
 	if err != nil {
 		return fmt.Errorf("Error reading PSYNC reply: %v", err)
@@ -192,16 +226,17 @@ func readLine(r *bufio.Reader) (string, error) {
 	return strings.TrimRight(line, "\r\n"), nil
 }
 
-// receiveSnapshot reads the RDB payload into a temporary file and loads it in place of the
-// dataset.
+// receiveSnapshot reads and loads the full-sync payload, as repl-diskless-load says (see
+// replication_load.go), and adopts the master's history (replid, offset) on success.
 func (s *Server) receiveSnapshot(gen int64, conn net.Conn, r *bufio.Reader, timeout time.Duration, replid string, off int64) error {
 	s.mu.Lock()
 	s.repl.syncing = true
 	s.mu.Unlock()
+	refresh := refreshDeadline(conn, timeout)
 	var header string
 	var err error
 	for header == "" {
-		conn.SetDeadline(time.Now().Add(timeout))
+		refresh()
 		if header, err = readLine(r); err != nil {
 			return fmt.Errorf("I/O error reading bulk count from MASTER: %v", err)
 		}
@@ -212,6 +247,97 @@ func (s *Server) receiveSnapshot(gen int64, conn net.Conn, r *bufio.Reader, time
 	if header[0] != '$' {
 		return fmt.Errorf("Bad protocol from MASTER, the first byte is not '$' (we received '%s'), are you sure the host and port are right?", header)
 	}
+	mark, eof := strings.CutPrefix(header, "$EOF:")
+	eof = eof && len(mark) == 40
+	var size int64 = -1
+	if !eof {
+		n, perr := strconv.ParseInt(header[1:], 10, 64)
+		if perr != nil || n < 0 {
+			return fmt.Errorf("Bad protocol from MASTER: '%s'", header)
+		}
+		size = n
+	}
+
+	s.mu.Lock()
+	s.repl.xferSize = max(size, 0) // 0 for the EOF form, as Redis shows it
+	s.repl.xfer.read.Store(int64(r.Buffered()))
+	mode := s.cfgStr("repl-diskless-load")
+	diskless := mode == "swapdb" || (mode == "on-empty-db" && s.datasetEmpty())
+	s.mu.Unlock()
+	if !diskless {
+		return s.loadSyncFromDisk(gen, conn, r, timeout, replid, off, eof, mark, size)
+	}
+
+	// Disk-less: load straight from the socket.
+	var src io.Reader
+	if eof {
+		s.log.Noticef("MASTER <-> REPLICA sync: receiving streamed RDB from master with EOF to parser")
+		src = newMarkReader(r, mark, refresh)
+	} else {
+		s.log.Noticef("MASTER <-> REPLICA sync: receiving %d bytes from master to parser", size)
+		src = deadlineReader{io.LimitReader(r, size), refresh}
+	}
+	s.mu.Lock()
+	if s.repl.gen != gen {
+		s.mu.Unlock()
+		return errStaleLink
+	}
+	swap := mode == "swapdb"
+	async := swap && s.replID == replid
+	s.replBeforeLoad()
+	if !swap {
+		s.log.Noticef("MASTER <-> REPLICA sync: Flushing old data")
+		s.emptyDatasetForSync()
+	}
+	if !async {
+		s.startLoading(max(size, 0), false)
+	}
+	s.log.Noticef("MASTER <-> REPLICA sync: Loading DB in memory")
+	s.mu.Unlock()
+
+	l := s.newReplLoader()
+	err = l.load(src)
+	if err == nil && !eof {
+		drainExtra(src)
+	}
+	if m, ok := src.(*markReader); ok && err == nil {
+		if _, rerr := m.Read(make([]byte, 1)); rerr != io.EOF {
+			err = errors.New("the payload did not end with its EOF marker")
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !async {
+		s.stopLoading()
+	}
+	if s.repl.gen != gen {
+		return errStaleLink
+	}
+	if err == nil {
+		err = l.install()
+	}
+	if err != nil {
+		s.log.Warningf("Failed trying to load the MASTER synchronization DB from socket, check server logs.")
+		s.log.Warningf("%v", err)
+		if swap {
+			s.log.Noticef("MASTER <-> REPLICA sync: Discarding the half-loaded data")
+		} else {
+			s.emptyDatasetForSync()
+		}
+		s.replAfterLoad(false)
+		return errors.New("MASTER <-> REPLICA sync: failed to load the payload")
+	}
+	if swap {
+		s.log.Noticef("MASTER <-> REPLICA sync: Swapping the loaded data in place of the old")
+	}
+	s.replAdoptMaster(l, replid, off)
+	s.replAfterLoad(true)
+	s.log.Noticef("MASTER <-> REPLICA sync: Finished with success")
+	return nil
+}
+
+// loadSyncFromDisk receives the payload into a temporary file, then loads it as dbfilename.
+func (s *Server) loadSyncFromDisk(gen int64, conn net.Conn, r *bufio.Reader, timeout time.Duration, replid string, off int64, eof bool, mark string, size int64) error {
 	tmp := fmt.Sprintf("temp-%d.%d.rdb", time.Now().Unix(), os.Getpid())
 	f, err := os.Create(tmp)
 	if err != nil {
@@ -219,21 +345,18 @@ func (s *Server) receiveSnapshot(gen int64, conn net.Conn, r *bufio.Reader, time
 	}
 	defer os.Remove(tmp)
 	w := bufio.NewWriterSize(f, 256*1024)
-	var size int64
-	if mark, ok := strings.CutPrefix(header, "$EOF:"); ok && len(mark) == 40 {
+	if eof {
 		s.log.Noticef("MASTER <-> REPLICA sync: receiving streamed RDB from master with EOF to disk")
 		size, err = copyUntilMark(w, r, []byte(mark), conn, timeout)
 	} else {
-		n, perr := strconv.ParseInt(header[1:], 10, 64)
-		if perr != nil || n < 0 {
-			f.Close()
-			return fmt.Errorf("Bad protocol from MASTER: '%s'", header)
-		}
-		s.log.Noticef("MASTER <-> REPLICA sync: receiving %d bytes from master to disk", n)
-		size, err = copyN(w, r, n, conn, timeout)
+		s.log.Noticef("MASTER <-> REPLICA sync: receiving %d bytes from master to disk", size)
+		size, err = copyN(w, r, size, conn, timeout)
 	}
 	if err == nil {
 		err = w.Flush()
+	}
+	if err == nil {
+		err = f.Sync()
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
@@ -242,47 +365,101 @@ func (s *Server) receiveSnapshot(gen int64, conn net.Conn, r *bufio.Reader, time
 		return fmt.Errorf("I/O error trying to sync with MASTER: %v", err)
 	}
 	s.mu.Lock()
+	if s.repl.gen != gen {
+		s.mu.Unlock()
+		return errStaleLink
+	}
+	s.replBeforeLoad()
+	s.log.Noticef("MASTER <-> REPLICA sync: Flushing old data")
+	s.emptyDatasetForSync()
+	name := s.rdbFilename()
+	if err := os.Rename(tmp, name); err != nil {
+		s.log.Warningf("Failed trying to rename the temp DB into %s in MASTER <-> REPLICA synchronization: %v", name, err)
+		s.replAfterLoad(false)
+		s.mu.Unlock()
+		return errors.New("MASTER <-> REPLICA sync: failed to install the payload")
+	}
+	syncDir(name)
+	s.log.Noticef("MASTER <-> REPLICA sync: Loading DB in memory")
+	s.startLoading(size, false)
+	s.mu.Unlock()
+
+	l := s.newReplLoader()
+	in, err := os.Open(name)
+	if err == nil {
+		err = l.load(bufio.NewReaderSize(in, 1<<20))
+		in.Close()
+	}
+	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.stopLoading()
 	if s.repl.gen != gen {
 		return errStaleLink
 	}
-	s.log.Noticef("MASTER <-> REPLICA sync: Flushing old data")
-	s.bgsaveAbort()
-	s.flushFunctions()
-	for _, db := range s.dbs {
-		flushDB(db)
+	if err == nil {
+		err = l.install()
 	}
-	s.log.Noticef("MASTER <-> REPLICA sync: Loading DB in memory")
-	if err := s.loadRDB(tmp, false, true); err != nil {
-		s.log.Warningf("Failed trying to load the MASTER synchronization DB from disk: %v", err)
+	if err != nil {
+		s.log.Warningf("Failed trying to load the MASTER synchronization DB from disk, check server logs.")
+		s.log.Warningf("%v", err)
+		s.emptyDatasetForSync()
+		s.replAfterLoad(false)
+		s.replDelReceivedFile()
 		return errors.New("MASTER <-> REPLICA sync: failed to load the payload")
 	}
-	// The loaded payload becomes our dump file, as in Redis's disk-based load.
-	if name := s.rdbFilename(); name != "" {
-		if data, err := os.ReadFile(tmp); err == nil {
-			os.WriteFile(name, data, 0o644)
+	s.replDelReceivedFile()
+	s.replAdoptMaster(l, replid, off)
+	s.replAfterLoad(true)
+	s.log.Noticef("MASTER <-> REPLICA sync: Finished with success")
+	return nil
+}
+
+// replDelReceivedFile is rdb-del-sync-files on a replica without persistence: the payload
+// saved as dbfilename is removed once loaded.
+func (s *Server) replDelReceivedFile() {
+	if s.cfgBool("rdb-del-sync-files") && s.allPersistenceDisabled() {
+		s.log.Noticef("Removing the RDB file obtained from the master. This replica has persistence disabled")
+		os.Remove(s.rdbFilename())
+	}
+}
+
+// replBeforeLoad stops what must not run across a full-sync load: a snapshot of the old
+// data and the AOF (restarted after, on the new data, as Redis does). Our own replicas hold
+// the old history and must sync again.
+func (s *Server) replBeforeLoad() {
+	s.bgsaveAbort()
+	s.disconnectReplicas()
+	s.repl.backlog = nil
+	s.repl.haveHistory = false
+	if s.aof.on {
+		s.stopAppendOnly()
+		s.repl.aofWasOn = true
+	}
+}
+
+// replAfterLoad restarts the AOF stopped by replBeforeLoad.
+func (s *Server) replAfterLoad(bool) {
+	if s.repl.aofWasOn {
+		s.repl.aofWasOn = false
+		if err := s.startAppendOnly(); err != nil {
+			s.log.Warningf("Failed enabling the AOF after successful master synchronization!")
 		}
 	}
+}
+
+// replAdoptMaster takes the master's history after a full sync: its replication id and the
+// offset of the snapshot; the master client starts in the database the payload names.
+func (s *Server) replAdoptMaster(l *replLoader, replid string, off int64) {
 	s.replID = replid
-	s.replID2 = strings.Repeat("0", 40)
+	s.replID2 = zeroReplID
 	s.repl.secondOffset = -1
 	s.repl.offset = off
 	s.repl.readOffset = off
 	s.repl.backlog = nil
 	s.ensureBacklog()
 	s.repl.haveHistory = true
-	s.repl.masterDB = -1
-	// Our own replicas hold the old data set: they must sync again.
-	s.disconnectReplicas()
-	if s.aof.on {
-		s.stopAppendOnly()
-		if err := s.startAppendOnly(); err != nil {
-			s.log.Warningf("Failed enabling the AOF after successful master synchronization!")
-		}
-	}
+	s.repl.masterDB = max(l.streamDB, 0)
 	s.repl.syncing = false
-	s.log.Noticef("MASTER <-> REPLICA sync: Finished with success (%d bytes)", size)
-	return nil
 }
 
 // copyN copies exactly n bytes, refreshing the read deadline as data flows.
@@ -363,6 +540,8 @@ func (s *Server) runMasterLink(gen int64, conn net.Conn, r *bufio.Reader) error 
 	}
 	c.db = s.dbs[db]
 	s.clients[c.id] = c
+	s.repl.multiBuf = s.repl.multiBuf[:0]
+	s.ensureBacklog()
 	s.repl.link = c
 	s.repl.linkUp = true
 	s.repl.lastIO = time.Now()
@@ -430,7 +609,19 @@ func (s *Server) applyMasterStream(c *Client, gen int64) bool {
 		s.processCommand(c)
 		s.afterCommand(c)
 		c.w.Buf = c.w.Buf[:0] // the master gets no replies
-		s.replFeed(raw)
+		// A MULTI block counts as applied, and reaches our backlog and replicas, only at
+		// its EXEC, as Redis advances the master client's offset outside MULTI only: a link
+		// lost inside the block resumes from its MULTI.
+		switch {
+		case c.flags&flagMulti != 0:
+			s.repl.multiBuf = append(s.repl.multiBuf, raw...)
+		case len(s.repl.multiBuf) > 0:
+			s.repl.multiBuf = append(s.repl.multiBuf, raw...)
+			s.replFeed(s.repl.multiBuf)
+			s.repl.multiBuf = s.repl.multiBuf[:0]
+		default:
+			s.replFeed(raw)
+		}
 	}
 	c.argv = nil
 	s.afterCommands()

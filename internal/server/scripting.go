@@ -1,15 +1,20 @@
 package server
 
 import (
+	"bytes"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
 	lua "github.com/yuin/gopher-lua"
 
 	"github.com/sard-kv/sard/internal/commands"
+	"github.com/sard-kv/sard/internal/config"
 	"github.com/sard-kv/sard/internal/luaapi"
 	"github.com/sard-kv/sard/internal/num"
+	"github.com/sard-kv/sard/internal/resp"
+	"github.com/sard-kv/sard/internal/slot"
 )
 
 // Lua scripting: EVAL, EVALSHA, their _RO forms and SCRIPT. Scripts run with the server
@@ -50,6 +55,19 @@ const (
 	errNegativeKeys   = "ERR Number of keys can't be negative"
 	errTooManyKeys    = "ERR Number of keys can't be greater than number of args"
 	errScriptNoScript = "ERR This Redis command is not allowed from script"
+
+	// Refusals before a script runs, judged by its declared flags (Redis's scriptPrepareForRun).
+	errScriptNoCluster  = "ERR Can not run script on cluster, 'no-cluster' flag is set."
+	errScriptStale      = "MASTERDOWN Link with MASTER is down, replica-serve-stale-data is set to 'no' and 'allow-stale' flag is not set on the script."
+	errScriptReadonly   = "READONLY Can not run script with write flag on readonly replica"
+	errScriptMisconf    = "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Writable scripts are blocked. Use 'no-writes' flag for read only scripts."
+	errScriptMisconfAOF = "MISCONF Redis is configured to persist data to AOF, but it's currently unable to persist to disk. Writable scripts are blocked. Use 'no-writes' flag for read only scripts. AOF error: "
+	errAOFDiskPrefix    = "MISCONF Errors writing to the AOF file: "
+	errScriptOOM        = "OOM allow-oom flag is not set on the script, can not run it when used memory > 'maxmemory'"
+	errCrossSlot        = "CROSSSLOT Keys in request don't hash to the same slot"
+	errCallStale        = "ERR Can not execute the command on a stale replica"
+	errCallNonLocalKey  = "ERR Script attempted to access a non local key in a cluster node"
+	errCallCrossSlotKey = "ERR Script attempted to access keys that do not hash to the same slot"
 )
 
 // scriptState is the server's scripting engine: the EVAL interpreter and its cache, the
@@ -59,8 +77,14 @@ type scriptState struct {
 	cache map[string]*evalScript
 	lib   *functionLib
 	run   *scriptRun
-	busy  bool // the running script passed busy-reply-threshold
-	fake  *Client
+	// runSlot holds the running script's context; run points to it while one runs
+	runSlot scriptRun
+	busy    bool // the running script passed busy-reply-threshold
+	fake    *Client
+	// minReplicas is min-replicas-to-write, read by every write a script makes
+	minReplicas config.IntRef
+	// declaredSlot is the slot of the keys the starting script declares, -1 for none
+	declaredSlot int
 	// maxRun, when set, kills scripts running longer (tests and fuzzing: no script may hang them)
 	maxRun time.Duration
 }
@@ -79,14 +103,19 @@ type scriptRun struct {
 	isEval   bool
 	flags    int
 	readOnly bool // *_RO command or no-writes flag
-	start    time.Time
-	now      int64
-	wrote    bool
-	killed   bool
-	st       *luaapi.State
-	db       *DB
-	propMark int
-	lastLend time.Time
+	allowOOM bool // allow-oom declared
+	// slot is the hash slot the script's keys so far hash to, -1 before the first
+	// (cluster mode); crossSlot: allow-cross-slot-keys declared, or an EVAL without shebang
+	slot      int
+	crossSlot bool
+	start     time.Time
+	now       int64
+	wrote     bool
+	killed    bool
+	st        *luaapi.State
+	db        *DB
+	propMark  int
+	lastLend  time.Time
 }
 
 // scriptHost connects a Lua state to the server.
@@ -98,6 +127,7 @@ func (s *Server) scriptEngine() *scriptState {
 		sc.cache = make(map[string]*evalScript)
 		sc.fake = &Client{srv: s, authed: true, user: "default", name: ""}
 		sc.fake.w.Proto = 2
+		sc.minReplicas = s.cfg.IntRef("min-replicas-to-write")
 	}
 	if sc.eval == nil {
 		sc.eval = luaapi.New("user_script", scriptHost{s})
@@ -115,36 +145,121 @@ func parseShebang(body string) (flags int, code string, err string) {
 	if !found {
 		return 0, "", "ERR Invalid script shebang"
 	}
-	parts := strings.Fields(line)
-	if len(parts) == 0 || parts[0] != "#!lua" {
-		eng := line
-		if len(parts) > 0 {
-			eng = parts[0]
-		}
-		return 0, "", "ERR Unexpected engine in script shebang: " + eng
-	}
-	for _, p := range parts[1:] {
-		list, ok := strings.CutPrefix(p, "flags=")
-		if !ok {
-			return 0, "", "ERR Unknown lua shebang option: " + p
-		}
-		for _, f := range strings.Split(list, ",") {
-			if f == "" {
-				continue
-			}
-			found := false
-			for _, fn := range scriptFlagNames {
-				if fn.name == f {
-					flags |= fn.flag
-					found = true
-				}
-			}
-			if !found {
-				return 0, "", "ERR Unexpected flag in script shebang: " + f
-			}
-		}
+	flags, err = parseShebangLine([]byte(line))
+	if err != "" {
+		return 0, "", err
 	}
 	return flags, body[len(line):], ""
+}
+
+// parseShebangLine reads the flags of a "#!lua ..." line, split as Redis splits it
+// (sdssplitargs: quotes allowed).
+func parseShebangLine(line []byte) (flags int, err string) {
+	var tmp [8][]byte
+	parts, ok := resp.SplitArgs(line, tmp[:0])
+	if !ok || len(parts) == 0 {
+		return 0, "ERR Invalid engine in script shebang"
+	}
+	if string(parts[0]) != "#!lua" {
+		return 0, "ERR Unexpected engine in script shebang: " + string(cString(parts[0]))
+	}
+	for _, p := range parts[1:] {
+		list, ok := bytes.CutPrefix(p, []byte("flags="))
+		if !ok {
+			return 0, "ERR Unknown lua shebang option: " + string(cString(p))
+		}
+		if len(list) == 0 {
+			continue
+		}
+		for _, f := range bytes.Split(list, []byte(",")) {
+			flag := scriptFlagByName(f)
+			if flag == 0 {
+				return 0, "ERR Unexpected flag in script shebang: " + string(cString(f))
+			}
+			flags |= flag
+		}
+	}
+	return flags, ""
+}
+
+func scriptFlagByName(name []byte) int {
+	for _, fn := range scriptFlagNames {
+		if fn.name == string(name) {
+			return fn.flag
+		}
+	}
+	return 0
+}
+
+// isScriptCommand reports whether cmd runs a script: EVAL, EVALSHA, FCALL, their _RO forms.
+func (s *Server) isScriptCommand(cmd *Command) bool {
+	switch cmd.FullName {
+	case "eval", "evalsha", "eval_ro", "evalsha_ro", "fcall", "fcall_ro":
+		return true
+	}
+	return false
+}
+
+// commandFlags is Redis's getCommandFlags: a script command that declares flags (a
+// shebang, or a function's flags) is judged by them, not by the command's own flags.
+func (s *Server) commandFlags(c *Client, cmd *Command) commands.Flag {
+	return s.flagsFor(cmd, c.argv)
+}
+
+// flagsFor is commandFlags for a command line; small enough to inline, since every
+// command passes through it.
+func (s *Server) flagsFor(cmd *Command, argv [][]byte) commands.Flag {
+	if cmd.Spec.Flags&commands.FlagNoScript == 0 || len(argv) < 2 {
+		return cmd.Spec.Flags
+	}
+	return s.scriptCommandFlags(cmd, argv)
+}
+
+// scriptCommandFlags is flagsFor for the commands flagged noscript, among them the script
+// commands.
+func (s *Server) scriptCommandFlags(cmd *Command, argv [][]byte) commands.Flag {
+	flags := cmd.Spec.Flags
+	sf := scriptFlagEvalCompat
+	switch cmd.FullName {
+	case "eval", "eval_ro":
+		body := argv[1]
+		if bytes.HasPrefix(body, []byte("#!")) {
+			line, _, found := bytes.Cut(body, []byte("\n"))
+			var err string
+			if sf, err = parseShebangLine(line); !found || err != "" {
+				return flags
+			}
+		}
+	case "evalsha", "evalsha_ro":
+		var tmp [40]byte
+		if len(argv[1]) == 40 && s.scripts.cache != nil {
+			if es := s.scripts.cache[string(lower(tmp[:0], argv[1]))]; es != nil {
+				sf = es.flags
+			}
+		}
+	case "fcall", "fcall_ro":
+		if fl := s.scripts.lib; fl != nil {
+			if f := fl.funcs[string(argv[1])]; f != nil {
+				sf = f.flags
+			}
+		}
+	}
+	if sf&scriptFlagEvalCompat != 0 {
+		return flags
+	}
+	// The declared flags replace the command's write, denyoom and stale flags; no-writes
+	// implies allow-oom.
+	flags &^= commands.FlagStale | commands.FlagDenyOOM | commands.FlagWrite | commands.FlagMayReplicate
+	if sf&(scriptFlagAllowOOM|scriptFlagNoWrites) == 0 {
+		flags |= commands.FlagDenyOOM
+	}
+	if sf&scriptFlagNoWrites == 0 {
+		flags |= commands.FlagWrite
+	}
+	if sf&scriptFlagAllowStale != 0 {
+		flags |= commands.FlagStale
+	}
+	return flags
 }
 
 // loadScript compiles a body into the cache and returns its sha.
@@ -203,6 +318,9 @@ func evalGeneric(c *Client, bySha, ro bool) {
 	if !ok {
 		return
 	}
+	if !s.checkDeclaredSlot(c, c.argv[3:3+numkeys]) {
+		return
+	}
 	var sha string
 	var es *evalScript
 	if bySha {
@@ -224,8 +342,8 @@ func evalGeneric(c *Client, bySha, ro bool) {
 			return
 		}
 	}
-	if ro && es.flags&(scriptFlagNoWrites|scriptFlagEvalCompat) == 0 {
-		c.w.Error(errWriteFlagRO)
+	if errMsg := s.scriptPrepare(c, es.flags, ro); errMsg != "" {
+		c.w.Error(errMsg)
 		return
 	}
 	st := s.scripts.eval
@@ -234,11 +352,77 @@ func evalGeneric(c *Client, bySha, ro bool) {
 	s.runScript(c, st, es.fn, sha, true, es.flags, ro, nil)
 }
 
+// checkDeclaredSlot is, in cluster mode, the gatekeeper's CROSSSLOT check on the keys a
+// script declares; it notes their slot for the checks of the script's own commands.
+func (s *Server) checkDeclaredSlot(c *Client, keys [][]byte) bool {
+	sc := &s.scripts
+	sc.declaredSlot = -1
+	if !s.cfg.ClusterEnabled {
+		return true
+	}
+	for _, k := range keys {
+		sl := int(slot.KeySlot(k))
+		if sc.declaredSlot != -1 && sl != sc.declaredSlot {
+			c.w.Error(errCrossSlot)
+			return false
+		}
+		sc.declaredSlot = sl
+	}
+	return true
+}
+
+// scriptPrepare is Redis's scriptPrepareForRun: the server's state against the flags a
+// script declares. A script without a shebang (Redis 6 rules) is only refused on a stale
+// replica; its commands meet the checks one by one instead.
+func (s *Server) scriptPrepare(c *Client, flags int, ro bool) string {
+	stale := s.staleReplica()
+	if flags&scriptFlagEvalCompat != 0 {
+		if stale {
+			return errMasterDown
+		}
+		return ""
+	}
+	if flags&scriptFlagNoCluster != 0 && s.cfg.ClusterEnabled {
+		return errScriptNoCluster
+	}
+	if stale && flags&scriptFlagAllowStale == 0 {
+		return errScriptStale
+	}
+	if flags&scriptFlagNoWrites == 0 {
+		obey := c.flags&flagMaster != 0
+		if s.repl.masterHost != "" && s.cfgBool("replica-read-only") && !obey {
+			return errScriptReadonly
+		}
+		if msg := s.diskErrorText(); msg != "" && !obey {
+			if msg == errMisconf {
+				return errScriptMisconf
+			}
+			return errScriptMisconfAOF + strings.TrimPrefix(msg, errAOFDiskPrefix)
+		}
+		if ro {
+			return errWriteFlagRO
+		}
+		if !s.enoughGoodReplicas() {
+			return errNoReplicas
+		}
+	}
+	// no-writes implies allow-oom
+	if flags&(scriptFlagAllowOOM|scriptFlagNoWrites) == 0 && s.mem.oomAtStart && s.maxmemoryGated() {
+		return errScriptOOM
+	}
+	return ""
+}
+
 // runScript runs a compiled script or function for c and writes its reply.
 func (s *Server) runScript(c *Client, st *luaapi.State, fn *lua.LFunction, name string, isEval bool, flags int, ro bool, args []lua.LValue) {
 	sc := &s.scripts
-	r := &scriptRun{caller: c, name: name, isEval: isEval, flags: flags, start: time.Now(), now: s.now, st: st, db: c.db,
-		readOnly: ro || flags&scriptFlagNoWrites != 0, propMark: len(s.prop.buf)}
+	// one script runs at a time: its context lives in the engine, not on the heap per call
+	r := &sc.runSlot
+	*r = scriptRun{caller: c, name: name, isEval: isEval, flags: flags, start: time.Now(), now: s.now, st: st, db: c.db,
+		readOnly: ro || flags&scriptFlagNoWrites != 0, propMark: len(s.prop.buf),
+		allowOOM:  flags&scriptFlagAllowOOM != 0,
+		slot:      s.scripts.declaredSlot,
+		crossSlot: flags&(scriptFlagEvalCompat|scriptFlagAllowCrossSlot) != 0}
 	r.lastLend = r.start
 	sc.run = r
 	// the commands the script runs reach replicas and the AOF as one MULTI/EXEC block
@@ -283,8 +467,8 @@ func (h scriptHost) Call(argv [][]byte, proto int) ([]byte, string) {
 	if flags&commands.FlagNoScript != 0 {
 		return nil, errScriptNoScript
 	}
-	if flags&commands.FlagWrite != 0 && r.readOnly {
-		return nil, errROScriptWrite
+	if errMsg := s.scriptCallCheck(r, cmd, argv); errMsg != "" {
+		return nil, errMsg
 	}
 	f := s.scripts.fake
 	f.argv = argv
@@ -293,8 +477,8 @@ func (h scriptHost) Call(argv [][]byte, proto int) ([]byte, string) {
 	f.w.Proto = proto
 	f.w.Buf = f.w.Buf[:0]
 	f.flags = 0
-	dirty := s.dirty
-	propBefore, opsBefore, dbBefore := len(s.prop.buf), s.prop.blockOps, s.prop.db
+	// redis.set_repl: the command's effects reach only the targets the script chose
+	s.prop.exclude = targetAll &^ replTargets(r.st.Repl)
 	func() {
 		defer func() {
 			if p := recover(); p != nil {
@@ -305,16 +489,94 @@ func (h scriptHost) Call(argv [][]byte, proto int) ([]byte, string) {
 		}()
 		s.call(f, cmd)
 	}()
+	s.prop.exclude = 0
 	r.db = f.db
-	if s.dirty != dirty {
-		r.wrote = true
-	}
-	if len(s.prop.buf) > propBefore && r.st.Repl == luaapi.ReplNone {
-		s.prop.buf = s.prop.buf[:propBefore]
-		s.prop.blockOps, s.prop.db = opsBefore, dbBefore
-	}
 	f.argv = nil
 	return f.w.Buf, ""
+}
+
+// replTargets maps redis.set_repl's flags to stream targets.
+func replTargets(repl int) int {
+	t := 0
+	if repl&luaapi.ReplAOF != 0 {
+		t |= targetAOF
+	}
+	if repl&luaapi.ReplSlave != 0 {
+		t |= targetRepl
+	}
+	return t
+}
+
+// scriptCallCheck is Redis's scriptCall checks on one command of a script, after its
+// arity: a stale replica, writes from read-only scripts, the server's state against the
+// first write, memory, and in cluster mode the slots of the keys.
+func (s *Server) scriptCallCheck(r *scriptRun, cmd *Command, argv [][]byte) string {
+	flags := cmd.Spec.Flags
+	if s.repl.masterHost != "" && flags&commands.FlagStale == 0 && s.staleReplica() {
+		return errCallStale
+	}
+	// may-replicate commands (PUBLISH...) count as writes for read-only scripts
+	if r.readOnly && flags&(commands.FlagWrite|commands.FlagMayReplicate) != 0 {
+		return errROScriptWrite
+	}
+	obey := r.caller.flags&flagMaster != 0
+	if flags&commands.FlagWrite != 0 && !r.wrote {
+		// once a script has written, refusing a later write would leave it half done
+		if s.repl.masterHost != "" && !obey && s.cfgBool("replica-read-only") {
+			return errReadOnlyReplica
+		}
+		if msg := s.diskErrorText(); msg != "" {
+			return msg
+		}
+		if !s.enoughGoodReplicas() {
+			return errNoReplicas
+		}
+	}
+	if !r.allowOOM && !r.wrote && !obey && flags&commands.FlagDenyOOM != 0 && s.mem.oomAtStart && s.maxmemoryGated() {
+		return errOOM
+	}
+	if flags&commands.FlagWrite != 0 {
+		r.wrote = true
+	}
+	if s.cfg.ClusterEnabled && !obey {
+		return r.checkCallSlot(cmd, argv)
+	}
+	return ""
+}
+
+// enoughGoodReplicas is Redis's checkGoodReplicasStatus: false when min-replicas-to-write
+// asks for more replicas with a recent ACK than this master has.
+func (s *Server) enoughGoodReplicas() bool {
+	if s.repl.masterHost != "" {
+		return true
+	}
+	n := s.scripts.minReplicas.Get()
+	return n == 0 || s.cfgInt("min-replicas-max-lag") == 0 || int64(s.goodReplicaCount()) >= n
+}
+
+// checkCallSlot is the cluster check on the keys of one command of a script: they must
+// hash to one slot, and unless the script allows cross-slot keys, to the slot of its
+// earlier keys.
+func (r *scriptRun) checkCallSlot(cmd *Command, argv [][]byte) string {
+	pos, err := cmd.Spec.GetKeys(argv)
+	if err != nil || len(pos) == 0 {
+		return ""
+	}
+	sl := int(slot.KeySlot(argv[pos[0]]))
+	for _, p := range pos[1:] {
+		if int(slot.KeySlot(argv[p])) != sl {
+			return errCallNonLocalKey
+		}
+	}
+	if r.crossSlot {
+		return ""
+	}
+	if r.slot == -1 {
+		r.slot = sl
+	} else if r.slot != sl {
+		return errCallCrossSlotKey
+	}
+	return ""
 }
 
 // Log is redis.log.
@@ -371,19 +633,31 @@ func (h scriptHost) Check() string {
 func (s *Server) lendLock(r *scriptRun) {
 	// The script's effects so far stay out of the stream until it ends: another client's
 	// batch flushes the propagation buffer.
-	stash := append([]byte(nil), s.prop.buf[r.propMark:]...)
-	s.prop.buf = s.prop.buf[:r.propMark]
+	p := &s.prop
+	stash := append([]byte(nil), p.buf[r.propMark:]...)
+	var partial []partialRange
+	for _, pr := range p.partial {
+		if pr.start >= r.propMark {
+			partial = append(partial, partialRange{pr.start - r.propMark, pr.end - r.propMark, pr.exclude})
+		}
+	}
+	p.partial = slices.DeleteFunc(p.partial, func(pr partialRange) bool { return pr.start >= r.propMark })
+	p.buf = p.buf[:r.propMark]
+	r.caller.detach() // the other clients' event loop must not be this goroutine
 	s.mu.Unlock()
 	// Waiters have waited long enough for the mutex to be in starvation mode, so it is
 	// handed to them directly; the sleep lets several of them through.
 	runtime.Gosched()
 	time.Sleep(time.Millisecond)
 	s.mu.Lock()
-	if s.prop.blockAt >= r.propMark {
-		s.prop.blockAt += len(s.prop.buf) - r.propMark
+	if p.blockAt >= r.propMark {
+		p.blockAt += len(p.buf) - r.propMark
 	}
-	r.propMark = len(s.prop.buf)
-	s.prop.buf = append(s.prop.buf, stash...)
+	r.propMark = len(p.buf)
+	p.buf = append(p.buf, stash...)
+	for _, pr := range partial {
+		p.partial = append(p.partial, partialRange{pr.start + r.propMark, pr.end + r.propMark, pr.exclude})
+	}
 	s.now = r.now
 }
 

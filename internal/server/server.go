@@ -65,6 +65,8 @@ type Server struct {
 	persist    persistState  // RDB saves and loading (rdb.go)
 	aof        aofState      // the append-only file (aof.go)
 	repl       replState     // replication (replication.go)
+	io         ioState       // event loops and dispatch hot-path state (eventloop_*.go)
+	mem        memGate       // the maxmemory gate (evict.go)
 
 	// Values read on hot paths outside the lock, kept in sync by config hooks.
 	queryBufLimit atomic.Int64
@@ -76,6 +78,7 @@ type Server struct {
 	prefetchSink    uint32 // keeps the prefetch loads observable
 	activeExpireOff bool   // DEBUG SET-ACTIVE-EXPIRE 0
 	shuttingDown    atomic.Bool
+	accepting       atomic.Bool // AcceptConnections ran
 	done            chan struct{}
 	shutdownOnce    sync.Once
 	exitCode        int
@@ -259,11 +262,21 @@ func isAddrUnavailable(err error) bool {
 		strings.Contains(err.Error(), "cannot assign requested address")
 }
 
-// Serve accepts connections on every listener and runs the cron until Shutdown.
-func (s *Server) Serve() {
+// AcceptConnections starts accepting clients on every listener. The process wrapper calls
+// it before LoadDataAtStartup, so clients are answered (-LOADING) while the data loads.
+func (s *Server) AcceptConnections() {
+	if s.accepting.Swap(true) {
+		return
+	}
 	for _, ln := range s.listeners {
 		go s.acceptLoop(ln)
 	}
+}
+
+// Serve accepts connections on every listener (if not already) and runs the cron until
+// Shutdown.
+func (s *Server) Serve() {
+	s.AcceptConnections()
 	go s.cronLoop()
 	<-s.done
 }
@@ -292,7 +305,10 @@ func (s *Server) acceptLoop(ln net.Listener) {
 func (s *Server) accept(conn net.Conn) {
 	if tc, ok := conn.(*net.TCPConn); ok {
 		tc.SetNoDelay(true)
-		if ka := s.cfgInt("tcp-keepalive"); ka > 0 {
+		s.mu.Lock() // the config is CONFIG SET's under the lock
+		ka := s.cfgInt("tcp-keepalive")
+		s.mu.Unlock()
+		if ka > 0 {
 			tc.SetKeepAliveConfig(net.KeepAliveConfig{Enable: true, Idle: time.Duration(ka) * time.Second,
 				Interval: time.Duration(max(ka/3, 1)) * time.Second, Count: 3})
 		}
@@ -319,7 +335,7 @@ func (s *Server) accept(conn net.Conn) {
 	c.db = s.dbs[0]
 	c.authed = !s.requirePassSet()
 	s.mu.Unlock()
-	go c.serve()
+	c.start()
 }
 
 // protectedModeDenial returns the error Redis sends before dropping a non-local client when
@@ -370,8 +386,12 @@ func (s *Server) Shutdown(code int) {
 	})
 }
 
-// ExitCode is the process exit status requested by the shutdown.
-func (s *Server) ExitCode() int { return s.exitCode }
+// ExitCode is the process exit status requested by the shutdown; it waits for the shutdown
+// to be done (the process wrapper may ask as soon as ShuttingDown reports one began).
+func (s *Server) ExitCode() int {
+	<-s.done
+	return s.exitCode
+}
 
 // Lock and Unlock expose the command lock to the process wrapper (signal handling).
 func (s *Server) Lock()   { s.mu.Lock() }
@@ -442,20 +462,23 @@ type hotConfig struct {
 	hashEntries, hashValue, zsetEntries, zsetValue, setIntset  config.IntRef
 	listFill, listDepth, streamBytes, streamEntries, hllSparse config.IntRef
 	protoMaxBulk                                               config.IntRef
+	minReplicas, minReplicasLag                                config.IntRef
 }
 
 func resolveHotConfig(cfg *config.Config) hotConfig {
 	return hotConfig{
-		hashEntries:   cfg.IntRef("hash-max-listpack-entries"),
-		hashValue:     cfg.IntRef("hash-max-listpack-value"),
-		zsetEntries:   cfg.IntRef("zset-max-listpack-entries"),
-		zsetValue:     cfg.IntRef("zset-max-listpack-value"),
-		setIntset:     cfg.IntRef("set-max-intset-entries"),
-		listFill:      cfg.IntRef("list-max-listpack-size"),
-		listDepth:     cfg.IntRef("list-compress-depth"),
-		streamBytes:   cfg.IntRef("stream-node-max-bytes"),
-		streamEntries: cfg.IntRef("stream-node-max-entries"),
-		hllSparse:     cfg.IntRef("hll-sparse-max-bytes"),
-		protoMaxBulk:  cfg.IntRef("proto-max-bulk-len"),
+		hashEntries:    cfg.IntRef("hash-max-listpack-entries"),
+		hashValue:      cfg.IntRef("hash-max-listpack-value"),
+		zsetEntries:    cfg.IntRef("zset-max-listpack-entries"),
+		zsetValue:      cfg.IntRef("zset-max-listpack-value"),
+		setIntset:      cfg.IntRef("set-max-intset-entries"),
+		listFill:       cfg.IntRef("list-max-listpack-size"),
+		listDepth:      cfg.IntRef("list-compress-depth"),
+		streamBytes:    cfg.IntRef("stream-node-max-bytes"),
+		streamEntries:  cfg.IntRef("stream-node-max-entries"),
+		hllSparse:      cfg.IntRef("hll-sparse-max-bytes"),
+		protoMaxBulk:   cfg.IntRef("proto-max-bulk-len"),
+		minReplicas:    cfg.IntRef("min-replicas-to-write"),
+		minReplicasLag: cfg.IntRef("min-replicas-max-lag"),
 	}
 }

@@ -430,8 +430,12 @@ func (s *Server) sendTrackingMessage(c *Client, payload []byte) {
 // target is the running client, where Redis puts it, otherwise to its connection now.
 func (s *Server) deliverTracking(target *Client, msg []byte) {
 	// A push reaches a client even under CLIENT REPLY OFF, whose replies are dropped.
-	if target == s.trk.top && (s.trk.afterReply || target.flags&(flagReplyOff|flagReplySkip) == 0) {
+	if target == s.trk.top {
+		start := len(target.w.Buf)
 		target.w.Raw(msg)
+		if !s.trk.afterReply {
+			s.notePush(target, start)
+		}
 		return
 	}
 	target.push(msg)
