@@ -223,7 +223,7 @@ func (s fmtSpec) integer(b *strings.Builder, v int64, unsigned bool, base int, u
 // float is %e %E %f %g %G.
 func (s fmtSpec) float(b *strings.Builder, f float64, conv byte) {
 	sign := ""
-	if math.Signbit(f) && !math.IsNaN(f) || math.IsNaN(f) && math.Signbit(f) {
+	if math.Signbit(f) {
 		sign = "-"
 	} else if s.has('+') {
 		sign = "+"
@@ -266,18 +266,10 @@ func (s fmtSpec) float(b *strings.Builder, f float64, conv byte) {
 		if prec == 0 {
 			prec = 1
 		}
-		body = cExp(strconv.FormatFloat(a, 'g', prec, 64))
 		if s.has('#') {
-			body = gKeepZeros(a, body, prec)
+			body = gKeepZeros(a, cExp(strconv.FormatFloat(a, 'g', prec, 64)), prec)
 		} else {
-			m, e, hasE := strings.Cut(body, "e")
-			if strings.Contains(m, ".") {
-				m = strings.TrimSuffix(strings.TrimRight(m, "0"), ".")
-			}
-			body = m
-			if hasE {
-				body += "e" + e
-			}
+			body = formatG(a, prec)
 		}
 	}
 	if upper {

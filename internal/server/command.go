@@ -75,9 +75,6 @@ func buildCommandTable() map[string]*Command {
 // lookupCommand finds the command for argv without allocating: top-level names through the
 // case-folding index, subcommand names through a lower-cased copy on the stack.
 func (s *Server) lookupCommand(argv [][]byte) (cmd *Command, unknownSub bool) {
-	if s.io.index.slots == nil {
-		s.io.index.build(s.commands)
-	}
 	cmd = s.io.index.find(argv[0])
 	if cmd == nil || cmd.Subs == nil || len(argv) < 2 {
 		return cmd, false

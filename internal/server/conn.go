@@ -301,6 +301,12 @@ func (c *Client) asyncWriter(wake chan struct{}) {
 // writing leaves its bytes for that one.
 func (c *Client) flush() {
 	c.waitDurable()
+	c.drainOutput(false)
+}
+
+// drainOutput writes c.out until it is empty; fromLoop says the caller is an event loop,
+// which must not block on the socket (writeOut). Only one goroutine writes at a time.
+func (c *Client) drainOutput(fromLoop bool) {
 	c.outMu.Lock()
 	if c.flushing {
 		c.outMu.Unlock()
@@ -312,7 +318,7 @@ func (c *Client) flush() {
 		c.out = c.spare
 		c.spare = nil
 		c.outMu.Unlock()
-		n, err := c.conn.Write(buf)
+		n, err := c.writeOut(buf, fromLoop)
 		c.srv.stats.netOutput.Add(int64(n))
 		c.outMu.Lock()
 		if err != nil {

@@ -388,38 +388,23 @@ func (c *Client) flushReady() {
 		c.detach()
 		c.waitDurable()
 	}
-	c.outMu.Lock()
-	if c.flushing {
-		c.outMu.Unlock()
-		return
+	c.drainOutput(true)
+}
+
+// writeOut writes buf to the socket. From a loop it writes what the socket takes without
+// blocking, then detaches and waits for the peer to read the rest on this goroutine.
+func (c *Client) writeOut(buf []byte, fromLoop bool) (int, error) {
+	if !fromLoop {
+		return c.conn.Write(buf)
 	}
-	c.flushing = true
-	for len(c.out) > 0 && !c.closed.Load() {
-		buf := c.out
-		c.out = c.spare
-		c.spare = nil
-		c.outMu.Unlock()
-		n, err := writeNonblock(c.fd, buf)
-		if err == unix.EAGAIN {
-			c.detach() // the rest waits for the peer to read, on this goroutine
-			var m int
-			m, err = c.conn.Write(buf[n:])
-			n += m
-		}
-		c.srv.stats.netOutput.Add(int64(n))
-		c.outMu.Lock()
-		if err != nil {
-			c.flushing = false
-			c.outMu.Unlock()
-			c.close()
-			return
-		}
-		if cap(buf) <= shrinkBufSize {
-			c.spare = buf[:0]
-		}
+	n, err := writeNonblock(c.fd, buf)
+	if err == unix.EAGAIN {
+		c.detach()
+		var m int
+		m, err = c.conn.Write(buf[n:])
+		n += m
 	}
-	c.flushing = false
-	c.outMu.Unlock()
+	return n, err
 }
 
 // writeNonblock writes as much of b as the socket takes; err is EAGAIN when it took less.

@@ -19,3 +19,5 @@ func (c *Client) detach() {}
 func (c *Client) poke() {}
 
 func (c *Client) shutdownSocket() {}
+
+func (c *Client) writeOut(buf []byte, _ bool) (int, error) { return c.conn.Write(buf) }

@@ -158,7 +158,7 @@ func (s *Server) diskErrorText() string {
 	}
 	if s.aof.on && s.aof.w != nil {
 		if e := s.aof.w.diskError(); e != "" {
-			return "MISCONF Errors writing to the AOF file: " + e
+			return errAOFDiskPrefix + e
 		}
 	}
 	return ""

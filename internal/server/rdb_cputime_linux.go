@@ -11,3 +11,11 @@ func threadCPUTime() (usec int64, ok bool) {
 	}
 	return ru.Utime.Sec*1e6 + int64(ru.Utime.Usec) + ru.Stime.Sec*1e6 + int64(ru.Stime.Usec), true
 }
+
+// threadSleep sleeps the calling thread, as usleep does: the runtime's timers can oversleep
+// short waits many times over on a busy machine.
+func threadSleep(usec int64) {
+	ts := syscall.NsecToTimespec(usec * 1000)
+	for syscall.Nanosleep(&ts, &ts) == syscall.EINTR {
+	}
+}

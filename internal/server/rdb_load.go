@@ -19,7 +19,6 @@ import (
 	"os"
 	"runtime"
 	"strconv"
-	"syscall"
 	"time"
 
 	"github.com/sard-kv/sard/internal/keyspace"
@@ -84,11 +83,7 @@ func debugDelay(usec int64) {
 		}
 		usec = 1
 	}
-	// A thread sleep, as usleep: the runtime's timers can oversleep short waits many times
-	// over on a busy machine.
-	ts := syscall.NsecToTimespec(usec * 1000)
-	for syscall.Nanosleep(&ts, &ts) == syscall.EINTR {
-	}
+	threadSleep(usec)
 }
 
 // infoLoading writes the loading_* fields of INFO persistence while a load runs.

@@ -864,6 +864,24 @@ func cwd() string {
 	return d
 }
 
+// timedStep runs one step of the walk under the lock (detaching the snapshot when the walk
+// is over) and records how long it held the lock, in wall-clock and CPU time (logSteps).
+// It returns the step's segments, to be written once the lock is released.
+func (sn *snapshot) timedStep() (done bool, segs []snapSeg) {
+	t0 := time.Now()
+	c0, _ := threadCPUTime()
+	done = sn.step(snapStepBudget)
+	if done {
+		sn.detach()
+	}
+	segs = sn.takeSegs()
+	c1, _ := threadCPUTime()
+	sn.steps++
+	sn.longest = max(sn.longest, time.Since(t0))
+	sn.longestCPU = max(sn.longestCPU, c1-c0)
+	return done, segs
+}
+
 // runSteps is the walk of a background snapshot: a step under the lock, its bytes to the
 // file without it, until the walk is over, it fails or it is aborted. It returns with
 // ioMu held and s.mu not held; the last step's bytes are written.
@@ -879,17 +897,7 @@ func (sn *snapshot) runSteps(stop func() bool) {
 			s.mu.Unlock()
 			return
 		}
-		t0 := time.Now()
-		c0, _ := threadCPUTime()
-		done := sn.step(snapStepBudget)
-		if done {
-			sn.detach()
-		}
-		segs := sn.takeSegs()
-		c1, _ := threadCPUTime()
-		sn.steps++
-		sn.longest = max(sn.longest, time.Since(t0))
-		sn.longestCPU = max(sn.longestCPU, c1-c0)
+		done, segs := sn.timedStep()
 		sn.ioMu.Lock()
 		s.mu.Unlock()
 		sn.outSegs(segs)

@@ -401,17 +401,7 @@ func (s *Server) runSocketSync(rs *replSync) {
 			s.mu.Unlock()
 			return
 		}
-		t0 := time.Now()
-		c0, _ := threadCPUTime()
-		done := sn.step(snapStepBudget)
-		if done {
-			sn.detach()
-		}
-		segs := sn.takeSegs()
-		c1, _ := threadCPUTime()
-		sn.steps++
-		sn.longest = max(sn.longest, time.Since(t0))
-		sn.longestCPU = max(sn.longestCPU, c1-c0)
+		done, segs := sn.timedStep()
 		sn.ioMu.Lock()
 		s.mu.Unlock()
 		// Large strings are compressed here, outside the lock, as in BGSAVE.

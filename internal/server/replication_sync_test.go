@@ -136,7 +136,19 @@ func TestReplFullSyncUnderWrites(t *testing.T) {
 			replicaof(t, rc, master)
 			time.Sleep(50 * time.Millisecond)
 			mc.FlushAll(ctx)
-			mc.Do(ctx, "DEBUG", "POPULATE", 100000, "key", 20)
+			// Refill with MSET, not DEBUG POPULATE: DEBUG is not propagated (as in Redis), so
+			// keys it creates after a quick sync finished would never reach the replica.
+			refill := mc.Pipeline()
+			for i := 0; i < 100000; i += 1000 {
+				kv := make([]any, 0, 2000)
+				for j := i; j < i+1000; j++ {
+					kv = append(kv, fmt.Sprintf("key:%d", j), fmt.Sprintf("value:%d", j))
+				}
+				refill.MSet(ctx, kv...)
+			}
+			if _, err := refill.Exec(ctx); err != nil {
+				t.Fatal(err)
+			}
 			testutil.Eventually(t, 30*time.Second, func() bool {
 				return replInfo(t, rc, "replication", "master_link_status") == "up"
 			}, "replica synced under writes")

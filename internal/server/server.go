@@ -123,6 +123,7 @@ func New(cfg *config.Config, log *Logger) *Server {
 		s.dbs[i] = newDB(s, i)
 	}
 	s.commands = buildCommandTable()
+	s.io.index.build(s.commands)
 	s.installHooks()
 	s.initPersistence()
 	s.installFunctionPersistence()
