@@ -244,8 +244,10 @@ func expireGeneric(c *Client, basetime int64, seconds bool) {
 			return
 		}
 	}
-	if when <= c.srv.now {
-		// A time already past deletes the key, propagated as DEL.
+	if when <= c.srv.now && !c.srv.isReplica() {
+		// A time already past deletes the key, propagated as DEL. A replica sets it
+		// anyway and waits for its master's DEL, as Redis's checkAlreadyExpired: it may
+		// apply the command late, after writes the master made before the time passed.
 		ks.DeleteRef(r)
 		c.srv.dirty++
 		c.propArgv = propVec(c.srv.lazyDelVerb("lazyfree-lazy-expire"), key)
