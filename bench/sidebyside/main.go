@@ -50,6 +50,8 @@ type config struct {
 	pipelines                   []int
 	specs                       []testSpec
 	setup                       []setupStep
+	subscribers                 int    // idle SUBSCRIBE connections per server
+	subChannel                  string // the channel they subscribe to
 	run                         runOpts
 	markdown                    bool
 	warmup                      bool
@@ -97,6 +99,8 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&tests, "tests", "set,get,incr,mset", "comma-separated redis-benchmark -t tests (default tests are dropped when -cmd is given unless -tests is set)")
 	fs.Var(&customs, "cmd", "custom command to benchmark, repeatable: 'LABEL=COMMAND ARGS' (redis-benchmark expands __rand_int__ with -r)")
 	fs.Var(&setups, "setup", "command sent to each server once before benchmarking, repeatable: '[N*]COMMAND ARGS' (__i__ is the repetition index)")
+	fs.IntVar(&cfg.subscribers, "subscribers", 0, "connections per server that SUBSCRIBE to -sub-channel and read what is published, for PUBLISH benchmarks")
+	fs.StringVar(&cfg.subChannel, "sub-channel", "ch", "the channel -subscribers subscribe to")
 	fs.IntVar(&keyspace, "r", 0, "redis-benchmark -r keyspace length (0: not passed, every request hits the same key)")
 	fs.IntVar(&dsz, "d", 0, "redis-benchmark -d value size (0: redis-benchmark's default of 3)")
 	fs.StringVar(&benchExtra, "bench-args", "", "extra redis-benchmark options, shell-quoted (e.g. \"--threads 2\")")
@@ -126,8 +130,8 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("-bench-args: %v", err)
 	}
-	if cfg.rounds < 1 || clients < 1 || cfg.requests < 0 || keyspace < 0 || dsz < 0 || timeout <= 0 {
-		return nil, errors.New("-rounds, -c and -timeout must be positive; -n, -r and -d not negative")
+	if cfg.rounds < 1 || clients < 1 || cfg.requests < 0 || keyspace < 0 || dsz < 0 || timeout <= 0 || cfg.subscribers < 0 {
+		return nil, errors.New("-rounds, -c and -timeout must be positive; -n, -r, -d and -subscribers not negative")
 	}
 	cfg.run = runOpts{Bin: cfg.benchBin, Clients: clients, Keyspace: keyspace, DataSize: dsz, Extra: extra, Timeout: timeout}
 	for _, p := range strings.Split(pipes, ",") {
@@ -259,6 +263,11 @@ func runBench(ctx context.Context, cfg *config, stdout, stderr io.Writer) error 
 		for _, st := range cfg.setup {
 			if err := s.srv.pipeline(ctx, st.commands()); err != nil {
 				return fmt.Errorf("setup on %s: %v", s.name, err)
+			}
+		}
+		for range cfg.subscribers {
+			if err := s.srv.subscribe(ctx, cfg.subChannel); err != nil {
+				return fmt.Errorf("subscriber on %s: %v", s.name, err)
 			}
 		}
 	}

@@ -469,3 +469,34 @@ func TestServerCPUTimeGrowsUnderLoad(t *testing.T) {
 		t.Fatalf("server CPU grew by %v over 200000 SETs", d)
 	}
 }
+
+// TestSubscribers: -subscribers opens that many subscribed connections, which the server
+// counts in PUBSUB NUMSUB and which receive what is published.
+func TestSubscribers(t *testing.T) {
+	bin := needTools(t)
+	cfg, err := parseFlags([]string{"-subscribers", "3", "-sub-channel", "news", "-cmd", "P=PUBLISH news x"}, io.Discard)
+	if err != nil || cfg.subscribers != 3 || cfg.subChannel != "news" {
+		t.Fatalf("parse: %+v, %v", cfg, err)
+	}
+	if _, err := parseFlags([]string{"-subscribers", "-1"}, io.Discard); err == nil {
+		t.Error("negative -subscribers accepted")
+	}
+	srv, err := startServer("redis", bin, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.stop()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	for range 3 {
+		if err := srv.subscribe(ctx, "news"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, err := srv.do(5*time.Second, "PUBSUB", "NUMSUB", "news"); err != nil || got != "news\n3" {
+		t.Errorf("PUBSUB NUMSUB news = %q, %v; want 3 subscribers", got, err)
+	}
+	if got, err := srv.do(5*time.Second, "PUBLISH", "news", "x"); err != nil || got != "3" {
+		t.Errorf("PUBLISH reached %q, %v; want 3", got, err)
+	}
+}

@@ -371,3 +371,32 @@ func infoField(info, field string) string {
 	}
 	return ""
 }
+
+// subscribe opens a connection that subscribes to channel and then reads and
+// discards everything published to it until the server goes away. The
+// subscriber reads as fast as it can, so the benchmark measures the server's
+// fan-out rather than a slow consumer.
+func (s *server) subscribe(ctx context.Context, channel string) error {
+	c, err := net.DialTimeout("tcp", s.addr(), 5*time.Second)
+	if err != nil {
+		return err
+	}
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := c.Write(encodeCommand(nil, []string{"SUBSCRIBE", channel})); err != nil {
+		c.Close()
+		return err
+	}
+	r := bufio.NewReader(c)
+	if _, err := readReply(r); err != nil {
+		c.Close()
+		return err
+	}
+	_ = c.SetDeadline(time.Time{})
+	go func() {
+		defer c.Close()
+		stop := context.AfterFunc(ctx, func() { c.Close() })
+		defer stop()
+		_, _ = io.Copy(io.Discard, r)
+	}()
+	return nil
+}
