@@ -133,17 +133,28 @@ func (w *Writer) Attribute(n int) {
 	}
 }
 
-// Double writes a double (,1.5 in RESP3, a bulk string in RESP2).
+// Double writes a double (,1.5 in RESP3, a bulk string in RESP2). The number is formatted
+// straight into Buf: a stack buffer handed to the FormatDouble variable would escape and
+// cost an allocation per reply.
 func (w *Writer) Double(f float64) {
-	var tmp [40]byte
-	s := FormatDouble(tmp[:0], f)
+	start := len(w.Buf)
 	if w.Proto >= 3 {
 		w.Buf = append(w.Buf, ',')
-		w.Buf = append(w.Buf, s...)
+		w.Buf = FormatDouble(w.Buf, f)
 		w.Buf = append(w.Buf, '\r', '\n')
 		return
 	}
-	w.Bulk(s)
+	w.Buf = FormatDouble(w.Buf, f)
+	var tmp [48]byte
+	if n := len(w.Buf) - start; n <= len(tmp) {
+		copy(tmp[:], w.Buf[start:])
+		w.Buf = w.Buf[:start]
+		w.Bulk(tmp[:n])
+		return
+	}
+	s := string(w.Buf[start:])
+	w.Buf = w.Buf[:start]
+	w.BulkString(s)
 }
 
 // Bool writes a boolean (#t/#f in RESP3, :1/:0 in RESP2).
