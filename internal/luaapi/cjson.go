@@ -80,6 +80,7 @@ func (s *State) jsonValue(L *lua.LState, b *strings.Builder, v lua.LValue, depth
 		}
 		L.RaiseError("Cannot serialise userdata: type not supported")
 	case *lua.LTable:
+		x = s.backing(x)
 		depth++
 		if depth > cjsonMaxDepth {
 			L.RaiseError("Cannot serialise, excessive nesting (%d)", depth)

@@ -49,10 +49,24 @@ func (s *State) installTypeMetatables() {
 	for _, v := range []lua.LValue{lua.LNil, lua.LFalse, lua.LNumber(0), L.NewFunction(func(*lua.LState) int { return 0 })} {
 		L.SetMetatable(v, mt)
 	}
-	if smt, ok := L.GetMetatable(lua.LString("")).(*lua.LTable); ok {
+	// gopher-lua's string library is its own metatable (string.__index is string); in C Lua
+	// the string metatable is a table of its own and the library holds only functions
+	if str, ok := L.G.Global.RawGetString("string").(*lua.LTable); ok {
+		smt := L.CreateTable(0, 9)
+		smt.RawSetString("__index", str)
 		for _, ev := range []string{"__call", "__unm", "__add", "__sub", "__mul", "__div", "__mod", "__pow"} {
 			smt.RawSetString(ev, mt.RawGetString(ev))
 		}
+		var meta []string
+		str.ForEach(func(k, _ lua.LValue) {
+			if ks, ok := k.(lua.LString); ok && strings.HasPrefix(string(ks), "__") {
+				meta = append(meta, string(ks))
+			}
+		})
+		for _, k := range meta {
+			str.RawSetString(k, lua.LNil)
+		}
+		L.SetMetatable(lua.LString(""), smt)
 	}
 	L.G.Global.RawSetString("getmetatable", L.NewFunction(s.getmetatable))
 	L.G.Global.RawSetString("select", L.NewFunction(luaSelect))
@@ -168,14 +182,30 @@ func str2number(s string) (float64, bool) {
 }
 
 // getmetatable is Lua's, except that the metatables sard gives nil, booleans, numbers and
-// functions stay hidden, as those types have none in C Lua.
+// functions stay hidden, as those types have none in C Lua, and that read-only tables and
+// strings show the metatables Redis gives them, not the proxies' (readonly.go).
 func (s *State) getmetatable(L *lua.LState) int {
 	v := L.CheckAny(1)
-	switch v.Type() {
-	case lua.LTNil, lua.LTBool, lua.LTNumber, lua.LTFunction:
-		L.Push(lua.LNil)
-	default:
+	switch x := v.(type) {
+	case *lua.LTable:
+		switch {
+		case x == s.proxy:
+			L.Push(s.globalMeta)
+		case s.readOnly(x):
+			L.Push(lua.LNil) // the libraries have none
+		default:
+			mt := L.GetMetatable(v)
+			if m, ok := mt.(*lua.LTable); ok && s.proxyOf[m] != nil {
+				mt = s.proxyOf[m] // set from a read-only table: show that one again
+			}
+			L.Push(mt)
+		}
+	case lua.LString:
+		L.Push(s.stringMeta)
+	case *lua.LUserData:
 		L.Push(L.GetMetatable(v))
+	default:
+		L.Push(lua.LNil)
 	}
 	return 1
 }
@@ -212,6 +242,12 @@ func cMessage(msg string) string {
 		if ok && a == b {
 			return pos + "attempt to compare two " + a + " values"
 		}
+	case body == "for statement init must be a number":
+		return pos + "'for' initial value must be a number"
+	case body == "for statement limit must be a number":
+		return pos + "'for' limit must be a number"
+	case body == "for statement step must be a number":
+		return pos + "'for' step must be a number"
 	case body == "attempt to call a non-function object":
 		// every other type has a __call that says what it is
 		return pos + "attempt to call a table value"

@@ -131,7 +131,10 @@ func (r concatRewriter) stmt(st ast.Stmt) {
 	case *ast.NumberForStmt:
 		x.Init = r.expr(x.Init)
 		x.Limit = r.expr(x.Limit)
-		x.Step = r.expr(x.Step)
+		if x.Step != nil {
+			x.Step = r.expr(x.Step)
+		}
+		rewriteFor(x)
 		r.stmts(x.Stmts)
 	case *ast.GenericForStmt:
 		r.exprs(x.Exprs)

@@ -77,6 +77,7 @@ func (s *State) refill(which int, items [][]byte) {
 // foldGlobals rewrites the global reads of p and its nested functions as constants, for
 // every global that exists now.
 func (s *State) foldGlobals(p *lua.FunctionProto) {
+	var targets map[int]bool // jump targets, computed when first needed
 	for pc, inst := range p.Code {
 		if int(inst>>26) != lua.OP_GETGLOBAL {
 			continue
@@ -101,6 +102,34 @@ func (s *State) foldGlobals(p *lua.FunctionProto) {
 		}
 		a := (inst >> 18) & 0xff
 		p.Code[pc] = uint32(lua.OP_LOADK)<<26 | a<<18 | uint32(idx)
+		// A read-only library never changes either, so redis.call, string.format... are
+		// constants too: the field read that follows in the same register becomes a LOADK
+		// of the field, unless a jump lands on it (the register may then hold another table).
+		back, ok := v.(*lua.LTable)
+		if !ok || !s.readOnly(back) || pc+1 >= len(p.Code) || len(p.Constants) > 0x3fffe {
+			continue
+		}
+		next := p.Code[pc+1]
+		kc := int(next>>9) & 0x1ff
+		if int(next>>26) != lua.OP_GETTABLEKS || (next>>18)&0xff != a || next&0x1ff != a || kc&0x100 == 0 {
+			continue
+		}
+		key, ok := p.Constants[kc&0xff].(lua.LString)
+		if !ok {
+			continue
+		}
+		field := s.backing(back).RawGetString(string(key))
+		if field == lua.LNil {
+			continue
+		}
+		if targets == nil {
+			targets = jumpTargets(p.Code)
+		}
+		if targets[pc+1] {
+			continue
+		}
+		p.Constants = append(p.Constants, field)
+		p.Code[pc+1] = uint32(lua.OP_LOADK)<<26 | a<<18 | uint32(len(p.Constants)-1)
 	}
 	for _, child := range p.FunctionPrototypes {
 		s.foldGlobals(child)
@@ -128,5 +157,21 @@ func (s *State) statusTable(line []byte) *lua.LTable {
 	t := s.L.CreateTable(0, 1)
 	t.RawSetString("ok", okStatus)
 	s.okTable = t
+	return t
+}
+
+// jumpTargets is the set of instructions of code that something other than the
+// instruction before them can pass control to.
+func jumpTargets(code []uint32) map[int]bool {
+	const maxSbx = 1<<17 - 1
+	t := map[int]bool{}
+	for pc, inst := range code {
+		switch int(inst >> 26) {
+		case lua.OP_JMP, lua.OP_FORPREP, lua.OP_FORLOOP:
+			t[pc+1+int(inst&0x3ffff)-maxSbx] = true
+		case lua.OP_EQ, lua.OP_LT, lua.OP_LE, lua.OP_TEST, lua.OP_TESTSET, lua.OP_TFORLOOP, lua.OP_LOADBOOL:
+			t[pc+2] = true
+		}
+	}
 	return t
 }

@@ -18,7 +18,7 @@ func (s *State) openCmsgpack() {
 	L := s.L
 	t := L.NewTable()
 	L.SetFuncs(t, map[string]lua.LGFunction{
-		"pack":         msgpackPack,
+		"pack":         s.msgpackPack,
 		"unpack":       func(L *lua.LState) int { return msgpackUnpack(L, 0, -1) },
 		"unpack_one":   func(L *lua.LState) int { return msgpackUnpack(L, L.OptInt(2, 0), 1) },
 		"unpack_limit": func(L *lua.LState) int { return msgpackUnpack(L, L.OptInt(3, 0), L.CheckInt(2)) },
@@ -28,14 +28,14 @@ func (s *State) openCmsgpack() {
 	L.G.Global.RawSetString("cmsgpack", t)
 }
 
-func msgpackPack(L *lua.LState) int {
+func (s *State) msgpackPack(L *lua.LState) int {
 	n := L.GetTop()
 	if n == 0 {
 		L.ArgError(0, "MessagePack pack needs input.")
 	}
 	var b []byte
 	for i := 1; i <= n; i++ {
-		b = msgpackEncode(b, L.Get(i), 0)
+		b = s.msgpackEncode(b, L.Get(i), 0)
 		if len(b) > MaxString {
 			L.RaiseError("not enough memory")
 		}
@@ -44,7 +44,7 @@ func msgpackPack(L *lua.LState) int {
 	return 1
 }
 
-func msgpackEncode(b []byte, v lua.LValue, level int) []byte {
+func (s *State) msgpackEncode(b []byte, v lua.LValue, level int) []byte {
 	switch x := v.(type) {
 	case lua.LString:
 		n := len(x)
@@ -80,13 +80,14 @@ func msgpackEncode(b []byte, v lua.LValue, level int) []byte {
 		b = append(b, 0xcb)
 		return binary.BigEndian.AppendUint64(b, math.Float64bits(f))
 	case *lua.LTable:
+		x = s.backing(x)
 		if level >= msgpackMaxNesting {
 			return append(b, 0xc0)
 		}
 		if n, ok := msgpackArrayLen(x); ok {
 			b = msgpackHeader(b, n, 0x90, 0xdc, 0xdd)
 			for i := 1; i <= n; i++ {
-				b = msgpackEncode(b, x.RawGetInt(i), level+1)
+				b = s.msgpackEncode(b, x.RawGetInt(i), level+1)
 			}
 			return b
 		}
@@ -94,8 +95,8 @@ func msgpackEncode(b []byte, v lua.LValue, level int) []byte {
 		x.ForEach(func(lua.LValue, lua.LValue) { n++ })
 		b = msgpackHeader(b, n, 0x80, 0xde, 0xdf)
 		x.ForEach(func(k, val lua.LValue) {
-			b = msgpackEncode(b, k, level+1)
-			b = msgpackEncode(b, val, level+1)
+			b = s.msgpackEncode(b, k, level+1)
+			b = s.msgpackEncode(b, val, level+1)
 		})
 		return b
 	}

@@ -288,7 +288,4 @@ func (s *State) Globals() *lua.LTable { return s.real }
 // RedisTable is the redis library table.
 func (s *State) RedisTable() *lua.LTable { return s.redis }
 
-// Protect marks a table read-only for rawset/setmetatable.
-func (s *State) Protect(t *lua.LTable) { s.ro[t] = true }
-
 var _ = strconv.Itoa

@@ -49,8 +49,13 @@ type State struct {
 	host  Host
 	real  *lua.LTable // the globals, reached through the read-only proxy
 	proxy *lua.LTable
-	ro    map[*lua.LTable]bool
-	hook  hook
+	// read-only tables (readonly.go): proxy -> backing table, and back
+	frozen     map[*lua.LTable]*lua.LTable
+	proxyOf    map[*lua.LTable]*lua.LTable
+	roNewindex *lua.LFunction
+	stringMeta *lua.LTable // what getmetatable("") shows
+	globalMeta *lua.LTable // what getmetatable(_G) shows
+	hook       hook
 	// Source is the chunk name reported in errors ("user_script", "user_function").
 	Source  string
 	null    *lua.LUserData
@@ -70,7 +75,8 @@ type State struct {
 // New builds a sandboxed state: Redis's library set, protected globals, no file or OS access.
 func New(source string, host Host) *State {
 	L := lua.NewState(lua.Options{SkipOpenLibs: true, CallStackSize: 1024, RegistrySize: 1024, RegistryMaxSize: 1 << 20})
-	s := &State{L: L, Resp: 2, Repl: ReplAll, host: host, Source: source, ro: map[*lua.LTable]bool{}}
+	s := &State{L: L, Resp: 2, Repl: ReplAll, host: host, Source: source,
+		frozen: map[*lua.LTable]*lua.LTable{}, proxyOf: map[*lua.LTable]*lua.LTable{}}
 	for _, lib := range []struct {
 		name string
 		fn   lua.LGFunction
@@ -102,12 +108,14 @@ func New(source string, host Host) *State {
 	}
 	s.installTypeMetatables()
 	g.RawSetString(concatName, L.NewFunction(concat))
+	s.openForLoop()
 	s.openCjson()
 	s.openCmsgpack()
 	s.openBit()
 	s.openStruct()
 	s.redis = s.newRedisTable()
 	g.RawSetString("redis", s.redis)
+	s.freezeLibraries()
 	s.protectGlobals()
 	s.hook.st = s
 	L.SetContext(&s.hook)
@@ -138,8 +146,10 @@ func (s *State) protectGlobals() {
 	}))
 	L.SetMetatable(s.proxy, mt)
 	s.real.RawSetString("_G", s.proxy)
-	s.ro[s.proxy] = true
-	s.ro[s.real] = true
+	s.frozen[s.proxy] = s.real
+	view := L.CreateTable(0, 1)
+	view.RawSetString("__index", miss.RawGetString("__index"))
+	s.globalMeta = s.freeze(view)
 	L.Env = s.proxy
 }
 
@@ -271,7 +281,7 @@ func (s *State) tostring(L *lua.LState) int {
 
 func (s *State) rawset(L *lua.LState) int {
 	t := L.CheckTable(1)
-	if s.ro[t] {
+	if s.readOnly(t) {
 		return readonlyError(L)
 	}
 	L.RawSet(t, L.CheckAny(2), L.CheckAny(3))
@@ -281,14 +291,17 @@ func (s *State) rawset(L *lua.LState) int {
 
 func (s *State) setmetatable(L *lua.LState) int {
 	t := L.CheckTable(1)
-	if s.ro[t] {
+	if s.readOnly(t) {
 		return readonlyError(L)
 	}
 	mt := L.Get(2)
 	if mt != lua.LNil {
-		if _, ok := mt.(*lua.LTable); !ok {
+		m, ok := mt.(*lua.LTable)
+		if !ok {
 			L.ArgError(2, "nil or table expected")
 		}
+		// a read-only table as metatable: the VM must find its fields raw
+		mt = s.backing(m)
 	}
 	if cur, ok := L.GetMetatable(t).(*lua.LTable); ok && cur.RawGetString("__metatable") != lua.LNil {
 		L.RaiseError("cannot change a protected metatable")

@@ -128,11 +128,10 @@ func (s *Server) loadLibraryMsg(code string, replace bool, existsMsg string) (st
 	lib := &library{name: name, code: code, funcs: map[string]*libFunction{}}
 	L := st.L
 	loadAPI := s.functionLoadAPI(st, lib)
-	g := st.Globals()
-	runtimeAPI := g.RawGetString("redis")
-	g.RawSetString("redis", loadAPI)
+	// the load code sees no globals but its redis table, as in Redis 7.0
+	restore := st.RestrictGlobals(map[string]lua.LValue{"redis": loadAPI})
 	errMsg := s.runWithTimeout(st, fn)
-	g.RawSetString("redis", runtimeAPI)
+	restore()
 	_ = L
 	if errMsg != "" {
 		return "", errors.New("ERR Error registering functions: " + errMsg)
@@ -173,7 +172,7 @@ func (s *Server) functionLoadAPI(st *luaapi.State, lib *library) *lua.LTable {
 	L := st.L
 	t := L.NewTable()
 	rt := st.RedisTable()
-	for _, name := range []string{"log", "LOG_DEBUG", "LOG_VERBOSE", "LOG_NOTICE", "LOG_WARNING", "REDIS_VERSION", "REDIS_VERSION_NUM", "setresp"} {
+	for _, name := range []string{"log", "LOG_DEBUG", "LOG_VERBOSE", "LOG_NOTICE", "LOG_WARNING", "REDIS_VERSION", "REDIS_VERSION_NUM"} {
 		t.RawSetString(name, rt.RawGetString(name))
 	}
 	raise := func(L *lua.LState, msg string) {
@@ -274,8 +273,7 @@ func (s *Server) functionLoadAPI(st *luaapi.State, lib *library) *lua.LTable {
 		return 0
 	}))
 	L.SetMetatable(t, mt)
-	st.Protect(t)
-	return t
+	return st.Protect(t)
 }
 
 func functionLoadCommand(c *Client) {

@@ -49,3 +49,9 @@ func BenchmarkEvalShaOneSet(b *testing.B) {
 func BenchmarkEvalShaLoop(b *testing.B) {
 	benchScript(b, "local n = 0 for i = 1, 100 do n = n + i end return n", "0")
 }
+
+// Library reads (string.*, math.*, tonumber) and a loop bounded by an argument: what the
+// read-only library tables and the numeric-for conversion cost per call.
+func BenchmarkEvalShaLibCalls(b *testing.B) {
+	benchScript(b, "local n = 0 for i = 1, 10 do n = n + string.len(string.format('%d', tonumber(ARGV[1]) + math.floor(i / 2))) end return n", "0", "10")
+}

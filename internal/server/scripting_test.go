@@ -94,6 +94,9 @@ func FuzzEval(f *testing.F) {
 		"return {verbatim_string={format=1}}", "return redis.setresp(3) or redis.call('hgetall', 'h')",
 		"return string.format('%q', '\\0')", "for i=1,10 do redis.call('rpush', 'l', i) end return redis.call('lrange', 'l', 0, -1)",
 		"#!lua flags=no-writes\nreturn redis.call('set','x','y')", "return newproxy", "return tostring(cjson.null)",
+		"for i = ARGV[1], '3', KEYS[1] do end", "string.rep = nil", "rawset(getmetatable(''), 'x', 1)",
+		"local t = setmetatable({}, getmetatable('')) return t.rep('a', 2)", "for k, v in pairs(_G) do end",
+		"table.insert(redis, 1)", "return (ARGV[1] == 'x' and cjson or string).rep('a', 2)",
 	} {
 		f.Add(seed)
 	}
@@ -107,6 +110,10 @@ func FuzzEval(f *testing.F) {
 		}
 		if e.do("PING") != "+PONG\r\n" {
 			t.Fatalf("server unusable after %q", body)
+		}
+		// the libraries are read-only: no script can change what the next one sees
+		if got := e.do("EVAL", "return {string.rep('a', 2), type(redis.call), tostring(math.pi)}", "0"); got != "*3\r\n$2\r\naa\r\n$8\r\nfunction\r\n$15\r\n3.1415926535898\r\n" {
+			t.Fatalf("libraries changed by %q: %q", body, got)
 		}
 	})
 }
