@@ -14,9 +14,8 @@ import (
 // gopher-lua consults the metatable of a value's type before it gives up on an operation,
 // so nil, booleans, numbers and functions get one whose metamethods raise C Lua's message
 // (and compute arithmetic on numeric strings, which C Lua converts). What still reaches
-// the error handler in gopher-lua's words is reworded by cMessage. C Lua also names the
-// variable involved ("local 'x'", "field 'y'"), which needs its bytecode analysis; sard
-// does not.
+// the error handler in gopher-lua's words is reworded by cMessage. The variable C Lua
+// names ("local 'x'", "field 'y'") is found from the stack by the handlers (frames.go).
 
 // installTypeMetatables gives the basic types their error-raising metatables and adds the
 // missing operations to the string metatable, whose __index (the string library) stays.
@@ -25,6 +24,7 @@ func (s *State) installTypeMetatables() {
 	mt := L.NewTable()
 	raise1 := func(what string) *lua.LFunction {
 		return L.NewFunction(func(L *lua.LState) int {
+			s.badOperand = 1
 			L.RaiseError("attempt to %s a %s value", what, L.Get(1).Type().String())
 			return 0
 		})
@@ -39,12 +39,13 @@ func (s *State) installTypeMetatables() {
 			L.Push(lua.LNumber(-f))
 			return 1
 		}
+		s.badOperand = 1
 		L.RaiseError("attempt to perform arithmetic on a %s value", L.Get(1).Type().String())
 		return 0
 	}))
 	// no __concat: scripts' .. goes through concat (concat.go), which words that error
 	for _, op := range []string{"add", "sub", "mul", "div", "mod", "pow"} {
-		mt.RawSetString("__"+op, L.NewFunction(arith(op)))
+		mt.RawSetString("__"+op, L.NewFunction(s.arith(op)))
 	}
 	for _, v := range []lua.LValue{lua.LNil, lua.LFalse, lua.LNumber(0), L.NewFunction(func(*lua.LState) int { return 0 })} {
 		L.SetMetatable(v, mt)
@@ -96,15 +97,17 @@ func luaSelect(L *lua.LState) int {
 
 // arith is an arithmetic metamethod: gopher-lua calls it before it converts numeric
 // strings, so it does the conversion itself, as C Lua would, or raises C Lua's error.
-func arith(op string) lua.LGFunction {
+func (s *State) arith(op string) lua.LGFunction {
 	return func(L *lua.LState) int {
 		a, b := L.Get(1), L.Get(2)
 		x, okA := toNumber(a)
 		y, okB := toNumber(b)
 		if !okA || !okB {
 			bad := a
+			s.badOperand = 1
 			if okA {
 				bad = b
+				s.badOperand = 2
 			}
 			L.RaiseError("attempt to perform arithmetic on a %s value", bad.Type().String())
 		}
@@ -251,6 +254,11 @@ func cMessage(msg string) string {
 	case body == "attempt to call a non-function object":
 		// every other type has a __call that says what it is
 		return pos + "attempt to call a table value"
+	case body == "wrong number of arguments":
+		// gopher-lua's table.insert; math.max/min, the others that said it, are ours
+		return pos + "wrong number of arguments to 'insert'"
+	case body == "can not yield from outside of a coroutine":
+		return "attempt to yield across metamethod/C-call boundary"
 	case body == "__unm undefined":
 		return pos + "attempt to perform arithmetic on a table value"
 	case body == "__len undefined":

@@ -37,7 +37,7 @@ func (s *State) compileChunk(source, name string) (*lua.LFunction, error) {
 }
 
 // concat is what a chain a .. b .. c compiles to: (concat)(a, b, c).
-func concat(L *lua.LState) int {
+func (s *State) concat(L *lua.LState) int {
 	top := L.GetTop()
 	for top > 1 {
 		a, b := L.Get(top-1), L.Get(top)
@@ -48,8 +48,10 @@ func concat(L *lua.LState) int {
 			}
 			if mm == lua.LNil {
 				bad := a
+				s.badOperand = top - 1
 				if isStringOrNumber(a) {
 					bad = b
+					s.badOperand = top
 				}
 				L.RaiseError("attempt to concatenate a %s value", bad.Type().String())
 			}

@@ -36,6 +36,7 @@ func (s *State) newRedisTable() *lua.LTable {
 		"log":                s.redisLog,
 		"setresp":            s.setResp,
 		"set_repl":           s.setRepl,
+		"acl_check_cmd":      s.redisACLCheck,
 		"replicate_commands": func(L *lua.LState) int { L.Push(lua.LTrue); return 1 },
 		"breakpoint":         func(L *lua.LState) int { L.Push(lua.LFalse); return 1 },
 		"debug":              func(L *lua.LState) int { return 0 },
@@ -59,6 +60,9 @@ func errorReply(L *lua.LState) int {
 	}
 	m := string(msg)
 	m = strings.TrimPrefix(m, "-")
+	if !strings.Contains(m, " ") {
+		m = "ERR " + m // Redis 7.0 gives a message without an error code one
+	}
 	L.Push(errTable(L, m))
 	return 1
 }
@@ -85,7 +89,15 @@ func sha1hexLua(L *lua.LState) int {
 	if L.GetTop() != 1 {
 		raiseErr(L, "ERR wrong number of arguments")
 	}
-	sum := sha1.Sum([]byte(L.ToStringMeta(L.Get(1)).String()))
+	// lua_tolstring: strings and numbers; anything else hashes as the empty string
+	var b []byte
+	switch v := L.Get(1).(type) {
+	case lua.LString:
+		b = []byte(v)
+	case lua.LNumber:
+		b = []byte(FormatNumber(float64(v)))
+	}
+	sum := sha1.Sum(b)
 	L.Push(lua.LString(hex.EncodeToString(sum[:])))
 	return 1
 }
@@ -94,6 +106,39 @@ func sha1hexLua(L *lua.LState) int {
 func SHA1Hex(b []byte) string {
 	sum := sha1.Sum(b)
 	return hex.EncodeToString(sum[:])
+}
+
+// callArgs converts the arguments of redis.call and its siblings to the command's argv,
+// or returns Redis's error for them. One buffer holds every argument: the host copies
+// what it keeps, like command handlers do with the read buffer.
+func (s *State) callArgs(L *lua.LState) ([][]byte, string) {
+	n := L.GetTop()
+	if n == 0 {
+		return nil, "ERR Please specify at least one argument for this redis lib call"
+	}
+	buf := s.argBuf[:0]
+	ends := s.ends[:0]
+	for i := 1; i <= n; i++ {
+		switch v := L.Get(i).(type) {
+		case lua.LString:
+			buf = append(buf, v...)
+		case lua.LNumber:
+			// Redis formats numeric arguments with "%.17g".
+			buf = append(buf, formatG(float64(v), 17)...)
+		default:
+			s.argBuf, s.ends = buf, ends
+			return nil, "ERR Lua redis lib command arguments must be strings or integers"
+		}
+		ends = append(ends, len(buf))
+	}
+	argv := s.argv[:0]
+	start := 0
+	for _, end := range ends {
+		argv = append(argv, buf[start:end:end])
+		start = end
+	}
+	s.argBuf, s.ends, s.argv = buf, ends, argv
+	return argv, ""
 }
 
 // raiseErr raises a Redis error table, the form redis.call failures take.
@@ -146,10 +191,12 @@ func (s *State) setResp(L *lua.LState) int {
 
 func (s *State) setRepl(L *lua.LState) int {
 	if L.GetTop() != 1 {
-		raiseErr(L, "ERR redis.set_repl() requires one argument.")
+		raiseErr(L, "ERR redis.set_repl() requires two arguments.") // sic, Redis 7.0's words
 	}
-	n, ok := L.Get(1).(lua.LNumber)
-	if !ok || n < ReplNone || n > ReplAll || n != lua.LNumber(int(n)) {
+	// lua_tonumber, then a cast to int: what is no number is 0, REPL_NONE
+	f, _ := toNumber(L.Get(1))
+	n := ToInt64(f)
+	if n&^int64(ReplAll) != 0 {
 		raiseErr(L, "ERR Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE.")
 	}
 	s.Repl = int(n)
@@ -162,33 +209,14 @@ func (s *State) redisPcall(L *lua.LState) int { return s.genericCall(L, false) }
 // genericCall is redis.call / redis.pcall: the arguments become a command line, the host
 // runs it, and its reply is converted to Lua. call raises errors, pcall returns them.
 func (s *State) genericCall(L *lua.LState, raise bool) int {
-	n := L.GetTop()
-	if n == 0 {
-		raiseErr(L, "ERR Please specify at least one argument for this redis lib call")
-	}
-	// One buffer holds every argument: the host copies what it keeps, like command
-	// handlers do with the read buffer.
-	buf := s.argBuf[:0]
-	ends := s.ends[:0]
-	for i := 1; i <= n; i++ {
-		switch v := L.Get(i).(type) {
-		case lua.LString:
-			buf = append(buf, v...)
-		case lua.LNumber:
-			// Redis formats numeric arguments with "%.17g".
-			buf = append(buf, formatG(float64(v), 17)...)
-		default:
-			raiseErr(L, "ERR Lua redis lib command arguments must be strings or integers")
+	argv, errMsg := s.callArgs(L)
+	if errMsg != "" {
+		if raise {
+			raiseErr(L, errMsg)
 		}
-		ends = append(ends, len(buf))
+		L.Push(errTable(L, errMsg)) // redis.pcall returns its argument errors too
+		return 1
 	}
-	argv := s.argv[:0]
-	start := 0
-	for _, end := range ends {
-		argv = append(argv, buf[start:end:end])
-		start = end
-	}
-	s.argBuf, s.ends, s.argv = buf, ends, argv
 	if s.host == nil {
 		raiseErr(L, "ERR redis.call is not available here")
 	}

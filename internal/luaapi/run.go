@@ -80,6 +80,7 @@ func (s *State) Call(fn *lua.LFunction, funcname string, w *resp.Writer, args ..
 	L := s.L
 	s.hook.killed = ""
 	s.hook.n = 0
+	s.badOperand = 0
 	base := L.GetTop()
 	L.Push(fn)
 	for _, a := range args {
@@ -113,7 +114,7 @@ func (s *State) errorHandler(L *lua.LState) int {
 	} else if et, ok := e.(*lua.LTable); ok {
 		t = et
 	} else if str, ok := e.(lua.LString); ok && !s.userError(e) {
-		t = errTable(L, "ERR "+cMessage(string(str)))
+		t = errTable(L, "ERR "+s.refine(L, string(str)))
 	} else {
 		t = errTable(L, "ERR "+luaToString(e))
 	}

@@ -66,6 +66,12 @@ type State struct {
 	okTable *lua.LTable // the shared {ok='OK'} reply (fastpath.go)
 	// lastUserErr is the value error() raised last, whose text is never reworded
 	lastUserErr lua.LValue
+	// badOperand is the operand the last type error was about (frames.go): 1 or 2 for
+	// arithmetic, the argument of the concat call; 0 when no metamethod recorded one
+	badOperand int
+	// collectgarbage's setpause and setstepmul values
+	gcPause, gcStepMul int
+	pcallHandler       *lua.LFunction
 	// reused by every redis.call: the host must not keep argv past the call
 	argBuf []byte
 	argv   [][]byte
@@ -107,7 +113,8 @@ func New(source string, host Host) *State {
 		m.RawSetString("randomseed", L.NewFunction(s.mathRandomSeed))
 	}
 	s.installTypeMetatables()
-	g.RawSetString(concatName, L.NewFunction(concat))
+	s.openLibCompat()
+	g.RawSetString(concatName, L.NewFunction(s.concat))
 	s.openForLoop()
 	s.openCjson()
 	s.openCmsgpack()
@@ -212,9 +219,17 @@ func (s *State) loadstring(L *lua.LState) int {
 // pcall is Lua's, except that a caught error table {err=...} comes back as its message:
 // Redis 7.0 scripts see redis.call failures caught by pcall as strings.
 func (s *State) pcall(L *lua.LState) int {
-	L.CheckAny(1)
 	top := L.GetTop()
-	err := L.PCall(top-1, lua.MultRet, nil)
+	if top == 0 {
+		// Redis's Lua answers pcall() this way rather than with an argument error
+		L.Push(lua.LFalse)
+		L.Push(lua.LString("attempt to call a boolean value"))
+		return 2
+	}
+	if s.pcallHandler == nil {
+		s.pcallHandler = L.NewFunction(s.pcallMessage)
+	}
+	err := L.PCall(top-1, lua.MultRet, s.pcallHandler)
 	if err != nil {
 		v := lua.LValue(lua.LString(err.Error()))
 		if ae, ok := err.(*lua.ApiError); ok {
@@ -224,8 +239,6 @@ func (s *State) pcall(L *lua.LState) int {
 			if m, ok := t.RawGetString("err").(lua.LString); ok {
 				v = m
 			}
-		} else if m, ok := v.(lua.LString); ok && !s.userError(v) {
-			v = lua.LString(cMessage(string(m)))
 		}
 		L.Push(lua.LFalse)
 		L.Push(v)
@@ -233,6 +246,20 @@ func (s *State) pcall(L *lua.LState) int {
 	}
 	L.Insert(lua.LTrue, 1)
 	return L.GetTop()
+}
+
+// pcallMessage is pcall's message handler: it words the error as C Lua would while the
+// failing frames still exist (frames.go); the script's own error values pass unchanged.
+// It hands the value back by raising it: gopher-lua closes the failing frames' upvalues
+// when an error is raised outside a handled call, which a handler that returns would
+// skip (closures made in the failed call would then see reused registers).
+func (s *State) pcallMessage(L *lua.LState) int {
+	v := L.Get(1)
+	if m, ok := v.(lua.LString); ok && !s.userError(v) && s.hook.killed == "" {
+		v = lua.LString(s.refine(L, string(m)))
+	}
+	L.Error(v, 0)
+	return 0
 }
 
 // luaError is Lua 5.1's error(): the position prefix names the function that called
@@ -295,6 +322,9 @@ func (s *State) setmetatable(L *lua.LState) int {
 		return readonlyError(L)
 	}
 	mt := L.Get(2)
+	if L.GetTop() < 2 {
+		L.ArgError(2, "nil or table expected")
+	}
 	if mt != lua.LNil {
 		m, ok := mt.(*lua.LTable)
 		if !ok {

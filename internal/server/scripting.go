@@ -495,6 +495,13 @@ func (h scriptHost) Call(argv [][]byte, proto int) ([]byte, string) {
 	return f.w.Buf, ""
 }
 
+// KnownCommand tells redis.acl_check_cmd whether argv names a command; sard has no ACL
+// users, so every command it knows is allowed.
+func (h scriptHost) KnownCommand(argv [][]byte) bool {
+	cmd, unknownSub := h.s.lookupCommand(argv)
+	return cmd != nil && !unknownSub
+}
+
 // replTargets maps redis.set_repl's flags to stream targets.
 func replTargets(repl int) int {
 	t := 0

@@ -51,13 +51,14 @@ func TestScriptSandbox(t *testing.T) {
 		{"return setfenv(1, {})", "nonexistent global variable 'setfenv'"},
 		{"return debug.getinfo(1)", "nonexistent global variable 'debug'"},
 		{"return package.loaded", "nonexistent global variable 'package'"},
-		{"return coroutine.create(function() end)", "nonexistent global variable 'coroutine'"},
+		{"return getfenv(1)", "nonexistent global variable 'getfenv'"},
 		{"local f = loadstring('\\27Lua') return f == nil", ":1\r\n"},
 		{"local f = loadstring('x = 1') return f()", "Attempt to modify a readonly table"},
 		{"return string.rep('x', 1024*1024*1024)", "not enough memory"},
 		{"return string.rep('xxxxxxxx', 2^40)", "not enough memory"},
 		{"return string.format('%99999999d', 1)", "invalid format"},
 		{"while true do end", "Script killed by user"},
+		{"coroutine.wrap(function() while true do end end)()", "Script killed by user"},
 		{"local t = {} while true do t[#t+1] = 1 end", "Script killed by user"},
 		{"local function f() return f() + 1 end return f()", "stack overflow"},
 		{"local t = {} t[1] = t return t", "reached lua stack limit"},
@@ -97,6 +98,8 @@ func FuzzEval(f *testing.F) {
 		"for i = ARGV[1], '3', KEYS[1] do end", "string.rep = nil", "rawset(getmetatable(''), 'x', 1)",
 		"local t = setmetatable({}, getmetatable('')) return t.rep('a', 2)", "for k, v in pairs(_G) do end",
 		"table.insert(redis, 1)", "return (ARGV[1] == 'x' and cjson or string).rep('a', 2)",
+		"local co = coroutine.create(function(a) local b = coroutine.yield(a) return pcall(coroutine.yield, b) end) return {coroutine.resume(co, 1), coroutine.resume(co, 2), coroutine.resume(co)}",
+		"local t = {} return t.x.y .. t", "return {xpcall(function() local u = {} return -u end, function(e) return e end)}",
 	} {
 		f.Add(seed)
 	}
