@@ -9,9 +9,16 @@ package server
 // accumulated and, with appendfsync always, fsyncs it: batches of several clients that
 // arrive while one fsync runs share the next one (group commit). With always, a client's
 // replies are held back until the fsync covering everything fed before its batch ended has
-// completed: executeBatch records that offset in c.syncTarget and flush waits on it, outside
-// the lock. With everysec the goroutine writes as data arrives and fsyncs once a second;
-// with no it never fsyncs; in both cases nobody waits.
+// completed: executeBatch records that offset in c.syncTarget. An event loop then parks the
+// client in its list of clients waiting for durability and goes on serving the others; the
+// writer, after each fsync, publishes the offset now durable (synced) and signals every loop
+// that has parked clients through an eventfd in its epoll set, and the loop writes the
+// replies of those whose target is covered (eventloop_linux.go). A client on a goroutine of
+// its own waits in flush on a condition variable instead. While a loop is in the middle of
+// a turn, Feed leaves the writer asleep and the loop wakes it at the end of the turn, so
+// the batches of one turn share an fsync, as Redis's beforeSleep fsyncs once per turn. With everysec the goroutine writes
+// as data arrives and fsyncs once a second; with no it never fsyncs; in both cases nobody
+// waits.
 //
 // Lock order: s.mu, then aofWriter.mu, then aofState.dmu.
 
@@ -20,6 +27,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -61,6 +69,17 @@ type aofState struct {
 	synced atomic.Int64
 	dmu    sync.Mutex
 	dcond  *sync.Cond
+
+	// wakeLoops, once event loops exist, signals those with clients parked until synced
+	// covers their batch (eventloop_linux.go).
+	wakeLoops atomic.Pointer[func()]
+
+	// rounds counts the event loops in the middle of a turn (serving the events of one
+	// wait). Meanwhile Feed does not wake the writer: the loop does at the end of its turn,
+	// so under always the batches of one turn share an fsync, as the commands Redis runs
+	// in one event-loop iteration share beforeSleep's.
+	rounds atomic.Int32
+	live   atomic.Pointer[aofWriter] // w, for the loops to kick without s.mu
 }
 
 func (s *Server) initAOF() {
@@ -116,9 +135,13 @@ func (a *aofState) markSynced(off int64) {
 	}
 	a.dcond.Broadcast()
 	a.dmu.Unlock()
+	if wake := a.wakeLoops.Load(); wake != nil {
+		(*wake)()
+	}
 }
 
-// waitSynced blocks until everything up to off is durable (flush, outside the lock).
+// waitSynced blocks until everything up to off is durable (flush on a client's own
+// goroutine, outside the lock).
 func (a *aofState) waitSynced(off int64) {
 	if a.synced.Load() >= off {
 		return
@@ -138,6 +161,12 @@ func (s *Server) aofSyncPoint(c *Client) {
 			c.syncTarget.Store(fed)
 		}
 	}
+}
+
+// waitsForSync reports whether c's replies must still wait for an fsync.
+func (c *Client) waitsForSync() bool {
+	t := c.syncTarget.Load()
+	return t > 0 && c.srv.aof.synced.Load() < t
 }
 
 // waitDurable is flush's gate: replies wait for the fsync their batch needs.
@@ -199,9 +228,26 @@ func (w *aofWriter) Feed(b []byte) {
 	w.pending = append(w.pending, b...)
 	w.a.fed.Add(int64(len(b)))
 	w.mu.Unlock()
+	if w.a.rounds.Load() == 0 {
+		w.wake()
+	}
+}
+
+func (w *aofWriter) wake() {
 	select {
 	case w.kick <- struct{}{}:
 	default:
+	}
+}
+
+// beginRound and endRound bracket an event loop's turn; endRound wakes the writer for what
+// the turn fed.
+func (a *aofState) beginRound() { a.rounds.Add(1) }
+
+func (a *aofState) endRound() {
+	a.rounds.Add(-1)
+	if w := a.live.Load(); w != nil && a.fed.Load() > a.synced.Load() {
+		w.wake()
 	}
 }
 
@@ -257,19 +303,27 @@ func (w *aofWriter) writeOnce(force bool) error {
 	w.mu.Unlock()
 
 	var err error
-	written := 0 // bytes of buf that stay in the file despite an error
+	group := !force && w.policy.Load() == fsyncAlways // a group commit: raw calls (aof_sync_linux.go)
+	written := 0                                      // bytes of buf that stay in the file despite an error
 	if len(buf) > 0 {
 		var n int
-		n, err = f.Write(buf)
+		if group {
+			n, err = writeFileRaw(f, buf)
+		} else {
+			n, err = f.Write(buf)
+		}
 		if err != nil {
 			written = w.writeFailed(f, n, len(buf), err)
 		}
 	}
 	didSync, syncFailed := false, false
-	if err == nil && (force || w.policy.Load() == fsyncAlways) {
+	if err == nil && (force || group) {
+		if hook := aofGroupSyncHook.Load(); hook != nil && group {
+			(*hook)()
+		}
 		if w.noSyncNow.Load() && !force {
 			w.delayed.Add(1)
-		} else if err = fdatasync(f); err == nil {
+		} else if err = w.sync(f, group); err == nil {
 			didSync = true
 			w.lastFsync = time.Now()
 		} else {
@@ -321,7 +375,23 @@ func (w *aofWriter) writeOnce(force bool) error {
 		w.fsyncErr.Store(nil)
 	}
 	w.a.markSynced(target)
+	if group {
+		// The raw calls kept this goroutine on its P through the fsync and the next kick may
+		// be waiting already: let what markSynced woke run here rather than queue behind
+		// another fsync.
+		runtime.Gosched()
+	}
 	return nil
+}
+
+// aofGroupSyncHook, when set by a test, runs before each group commit's fsync.
+var aofGroupSyncHook atomic.Pointer[func()]
+
+func (w *aofWriter) sync(f *os.File, group bool) error {
+	if group {
+		return fdatasyncRaw(f)
+	}
+	return fdatasync(f)
 }
 
 // aofErrorLogEvery limits how often write errors are logged (Redis's
@@ -531,6 +601,7 @@ func (s *Server) deleteHistory() {
 // attachAOF makes the writer a consumer of the propagation stream.
 func (s *Server) attachAOF(w *aofWriter) {
 	s.aof.w = w
+	s.aof.live.Store(w)
 	w.timestamps = s.cfgBool("aof-timestamp-enabled")
 	s.prop.consumers = append(s.prop.consumers, w)
 	s.prop.db = -1 // a file's commands start in database 0: the first needs a SELECT
@@ -549,6 +620,7 @@ func (s *Server) detachAOF() {
 		}
 	}
 	s.aof.w = nil
+	s.aof.live.Store(nil)
 	if err := w.stop(); err != nil {
 		s.log.Warningf("Error writing the AOF file on stop: %v", err)
 	}
@@ -745,29 +817,6 @@ func bgrewriteaofCommand(c *Client) {
 	default:
 		c.w.Error("ERR Can't execute an AOF background rewriting. Please check the server logs for more information.")
 	}
-}
-
-// debugLoadAOF is DEBUG LOADAOF: write out the AOF, empty the dataset and load it again.
-func debugLoadAOF(c *Client) {
-	s := c.srv
-	if s.persist.load.active {
-		c.w.Error(errLoading)
-		return
-	}
-	if s.aof.w != nil {
-		s.prop.flush()
-		s.aof.w.writeOnce(true)
-	}
-	for _, db := range s.dbs {
-		db.ks.Clear()
-	}
-	if err := s.loadAppendOnlyFiles(); err != nil {
-		c.w.Error("ERR Error loading the AOF: " + err.Error())
-		return
-	}
-	s.dirty = 0
-	s.log.Warningf("Append Only File loaded by DEBUG LOADAOF")
-	c.w.OK()
 }
 
 // infoAOF writes INFO persistence's aof_* fields up to aof_last_cow_size.

@@ -105,7 +105,7 @@ func (s *Server) mustExecuteAlone() bool {
 
 // executeBatch runs every request parsed from one read, under one acquisition of the lock.
 func (s *Server) executeBatch(c *Client) {
-	s.mu.Lock()
+	s.lockBatch() // s.mu, announced to a background walk (snapshot_gate.go)
 	t := time.Now()
 	s.now = t.UnixMilli()
 	s.io.chain, s.io.clock = true, t.Sub(processStart)
@@ -203,7 +203,8 @@ func (s *Server) processCommand(c *Client) {
 	if s.replicaDenied(c, cmd) {
 		return
 	}
-	if s.persist.load.active && flags&commands.FlagLoading == 0 {
+	if s.persist.load.active && (flags&commands.FlagLoading == 0 || s.queuedLack(c, cmd, commands.FlagLoading)) ||
+		s.persist.load.async && flags&commands.FlagNoAsyncLoading != 0 {
 		s.rejectCommand(c, cmd, errLoading)
 		return
 	}
@@ -236,14 +237,32 @@ func runsInsideMulti(cmd *Command) bool {
 	return false
 }
 
+// queuedLack reports whether cmd is the EXEC of a transaction holding a command without
+// flag (Redis's cmd_inv_flags): EXEC runs during a load only if all it queued may.
+func (s *Server) queuedLack(c *Client, cmd *Command, flag commands.Flag) bool {
+	if cmd.FullName != "exec" || c.flags&flagMulti == 0 {
+		return false
+	}
+	for _, q := range c.multiQ {
+		if s.flagsFor(q.cmd, q.argv)&flag == 0 {
+			return true
+		}
+	}
+	return false
+}
+
 // rejectCommand replies an error from the gatekeeper. Inside MULTI it also dooms the
-// transaction, as Redis does.
+// transaction, and a refused EXEC ends it, as Redis does (execCommandAbort).
 func (s *Server) rejectCommand(c *Client, cmd *Command, msg string) {
 	if cmd != nil {
 		cmd.rejected++
 	}
 	if c.flags&flagMulti != 0 {
 		c.multiErr = true
+		if cmd != nil && cmd.FullName == "exec" {
+			s.discardTransaction(c)
+			msg = "EXECABORT Transaction discarded because of: " + msg
+		}
 	}
 	c.w.Error(msg)
 	s.countError(msg)

@@ -54,8 +54,12 @@ func (s *Server) cronLoop() {
 			db.ks.Compact(compactPagesPerCron)
 		}
 		s.closeTimedOutClients()
-		s.persistenceCron()
-		s.aofCron()
+		if !s.persist.load.active {
+			// Redis's cron does not run while it loads: no save or rewrite (nor, in
+			// replicationCron, full sync) starts from a half-loaded dataset.
+			s.persistenceCron()
+			s.aofCron()
+		}
 		s.replicationCron()
 		s.TrackInstantaneousMetrics()
 		s.afterCommands()
@@ -137,7 +141,9 @@ func (s *Server) expireSample(db *DB) (sampled, expired int) {
 
 // activeExpireEnabled is false after DEBUG SET-ACTIVE-EXPIRE 0.
 // A replica leaves expiry to its master, which sends DEL (Redis's iAmMaster check).
-func (s *Server) activeExpireEnabled() bool { return !s.activeExpireOff && s.repl.masterHost == "" }
+func (s *Server) activeExpireEnabled() bool {
+	return !s.activeExpireOff && s.repl.masterHost == "" && !s.persist.load.active // rdb_load.go
+}
 
 // closeTimedOutClients drops clients idle for longer than the timeout directive.
 func (s *Server) closeTimedOutClients() {

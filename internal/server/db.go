@@ -38,10 +38,11 @@ func (db *DB) expired(r keyspace.Ref) bool {
 	return at >= 0 && at < db.srv.now
 }
 
-// expireIfNeeded deletes r when its TTL has passed and propagates the deletion as DEL, as
-// Redis does, so replicas and the AOF never expire keys on their own.
+// expireIfNeeded deletes r when its TTL has passed and propagates the deletion as DEL (UNLINK
+// with lazyfree-lazy-expire), as Redis does, so replicas and the AOF never expire keys on
+// their own.
 func (db *DB) expireIfNeeded(key []byte, r keyspace.Ref) bool {
-	if !db.expired(r) {
+	if !db.expired(r) || db.srv.persist.load.active { // nothing expires while loading (rdb_load.go)
 		return false
 	}
 	if db.srv.repl.masterHost != "" {
@@ -57,7 +58,7 @@ func (db *DB) deleteExpired(key []byte, r keyspace.Ref) {
 	s := db.srv
 	s.snapshotBeforeDelete(db, r)
 	s.stats.expiredKeys++
-	s.prop.command(db.id, [][]byte{[]byte("DEL"), key}, nil)
+	s.prop.command(db.id, [][]byte{s.lazyDelVerb("lazyfree-lazy-expire"), key}, nil)
 	db.ks.DeleteRef(r)
 	s.notifyKeyspace(notifyExpired, "expired", key, db.id)
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -95,6 +96,101 @@ func debugCommand(c *Client) {
 	default:
 		debugSyntaxError(c)
 	}
+}
+
+// debugReload is DEBUG RELOAD [MERGE] [NOFLUSH] [NOSAVE]: save (unless NOSAVE), empty the
+// dataset (unless NOFLUSH or MERGE), load dbfilename (MERGE: a loaded key replaces a
+// present one instead of failing the load). The load runs in the LOADING state, other
+// clients being answered -LOADING meanwhile (startLoadingFor); a reload during another load
+// (or a replica's async load) is refused with -LOADING, where Redis would run it inside.
+func debugReload(c *Client) {
+	s := c.srv
+	save, flush, merge := true, true, false
+	for _, a := range c.argv[2:] {
+		switch strings.ToLower(string(a)) {
+		case "merge":
+			merge = true
+		case "noflush":
+			flush = false
+		case "nosave":
+			save = false
+		default:
+			c.w.Error("ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.")
+			return
+		}
+	}
+	if s.persist.load.active || s.persist.load.async {
+		c.w.Error(errLoading)
+		return
+	}
+	s.bgsaveFinishSync()
+	if save {
+		if s.rdbSaveRunning() {
+			c.w.Error("ERR Background save already in progress")
+			return
+		}
+		if err := s.saveSync(); err != nil {
+			c.w.Error("ERR")
+			return
+		}
+	}
+	if flush && !merge {
+		for _, db := range s.dbs {
+			flushDB(db)
+		}
+	}
+	name := s.rdbFilename()
+	var size int64
+	if st, err := os.Stat(name); err == nil {
+		size = st.Size()
+	}
+	s.startLoadingFor(c, size)
+	err := s.loadRDB(name, merge || !flush, merge)
+	if s.persist.load.aborted {
+		// A shutdown came meanwhile: the state stays until the process exits, so nothing
+		// saves the half-loaded dataset.
+		c.w.Error("ERR Error trying to load the RDB dump, check server logs.")
+		return
+	}
+	s.stopLoading()
+	if err != nil {
+		s.log.Warningf("Error loading the RDB: %v", err)
+		c.w.Error("ERR Error trying to load the RDB dump, check server logs.")
+		return
+	}
+	s.log.Noticef("DB reloaded by DEBUG RELOAD")
+	c.w.OK()
+}
+
+// debugLoadAOF is DEBUG LOADAOF: write out the AOF, empty the dataset and load the AOF
+// again, in the LOADING state as DEBUG RELOAD.
+func debugLoadAOF(c *Client) {
+	s := c.srv
+	if s.persist.load.active || s.persist.load.async {
+		c.w.Error(errLoading)
+		return
+	}
+	if s.aof.w != nil {
+		s.prop.flush()
+		s.aof.w.writeOnce(true)
+	}
+	for _, db := range s.dbs {
+		db.ks.Clear()
+	}
+	s.startLoadingFor(c, 0)
+	err := s.loadAppendOnlyFiles()
+	if s.persist.load.aborted {
+		c.w.Error("ERR Error loading the AOF: " + errLoadAborted.Error())
+		return
+	}
+	s.stopLoading()
+	if err != nil {
+		c.w.Error("ERR Error loading the AOF: " + err.Error())
+		return
+	}
+	s.dirty = 0
+	s.log.Warningf("Append Only File loaded by DEBUG LOADAOF")
+	c.w.OK()
 }
 
 // QuicklistPackedThreshold is the size from which list elements are stored as plain nodes

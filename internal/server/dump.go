@@ -113,8 +113,9 @@ func restoreCommand(c *Client) {
 	if ttl > 0 && !absttl {
 		ttl += s.now
 	}
-	if ttl > 0 && ttl <= s.now {
-		// Already expired: the key just goes away, as a DEL would do it.
+	if ttl > 0 && s.alreadyExpired(ttl) {
+		// Already expired: the key just goes away, as a DEL would do it (Redis says DEL
+		// whatever lazyfree-lazy-server-del says). A replica stores it with its past time.
 		if deleted {
 			c.propArgv = [][]byte{[]byte("DEL"), append([]byte(nil), key...)}
 			s.signalModifiedKey(c.db.id, key)

@@ -28,6 +28,14 @@ import (
 // and the current one stays with the client, waits, finishes the client's input, and ends.
 // Exactly one goroutine runs a client at a time (Client.sched); an event for a client that
 // is running marks it pending and its runner goes round once more.
+//
+// The wait for an fsync under appendfsync always is the exception: it happens on every write
+// batch, so it does not cost a goroutine. The loop parks the client (it stays the client's
+// runner) in its list of clients whose replies wait for durability and serves the others,
+// whose batches join the next group commit. The AOF writer, after each fsync, signals the
+// loops with parked clients through an eventfd in their epoll sets; a loop, before each
+// wait for events, writes the replies of the parked clients the fsyncs so far cover and
+// carries on with their input.
 
 const (
 	loopEvents   = 256 // events taken per wait
@@ -59,6 +67,12 @@ type eventLoop struct {
 	mu    sync.Mutex
 	table []*Client // registered clients by socket fd
 	seq   uint32    // registration counter, to tell a reused fd from its previous owner
+
+	// wake is an eventfd in the epoll set: the AOF writer writes to it after an fsync when
+	// clients are parked waiting for one (parked > 0).
+	wake   *os.File
+	wakefd int
+	parked atomic.Int32
 }
 
 // start makes c's connection served: by an event loop when there is one and the socket is a
@@ -103,12 +117,26 @@ func (ls *loopSet) start(s *Server) {
 		r.l = l
 		go r.run()
 	}
+	wake := ls.wakeParked
+	s.aof.wakeLoops.Store(&wake)
 	go func() {
 		<-s.done
 		for _, l := range ls.loops {
 			l.file.Close() // the loop goroutine's wait fails and it ends
+			l.wake.Close()
 		}
 	}()
+}
+
+// wakeParked signals the loops that have clients waiting for an fsync: one just completed.
+// It runs on the AOF writer's goroutine (or under s.mu when the AOF is switched off).
+func (ls *loopSet) wakeParked() {
+	one := [8]byte{1}
+	for _, l := range ls.loops {
+		if l.parked.Load() > 0 {
+			l.wake.Write(one[:]) // a failure means the server is shutting down
+		}
+	}
 }
 
 func newEventLoop(s *Server) (*eventLoop, error) {
@@ -123,6 +151,21 @@ func newEventLoop(s *Server) (*eventLoop, error) {
 	l := &eventLoop{s: s, epfd: fd, file: os.NewFile(uintptr(fd), "epoll")}
 	if l.raw, err = l.file.SyscallConn(); err != nil {
 		l.file.Close()
+		return nil, err
+	}
+	// A blocking eventfd, so the os.File stays out of Go's poller (only the loop's epoll
+	// watches it); a write cannot block, as nothing comes near the counter's limit. Edge
+	// triggered, every write is a new event without the loop reading the counter.
+	wfd, err := unix.Eventfd(0, unix.EFD_CLOEXEC)
+	if err != nil {
+		l.file.Close()
+		return nil, err
+	}
+	l.wake, l.wakefd = os.NewFile(uintptr(wfd), "eventfd"), wfd
+	ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLET, Fd: int32(wfd)}
+	if err := unix.EpollCtl(fd, unix.EPOLL_CTL_ADD, wfd, &ev); err != nil {
+		l.file.Close()
+		l.wake.Close()
 		return nil, err
 	}
 	return l, nil
@@ -159,15 +202,28 @@ func (l *eventLoop) remove(c *Client) {
 	l.mu.Unlock()
 }
 
-// loopRun is the state of the goroutine acting as a loop: its events, and the clients that
-// yielded with input left to read.
+// loopRun is the state of the goroutine acting as a loop: its events, the clients that
+// yielded with input left to read, and the clients parked until an fsync covers their
+// replies. A hand-over passes all of them on.
 type loopRun struct {
 	l         *eventLoop
 	events    []unix.EpollEvent
 	clients   []*Client // events[pos:n] resolved to clients
 	pos, n    int
 	again     []*Client
+	durable   []parkedClient // waiting for an fsync (appendfsync always)
+	resume    []parkedClient // resume[rpos:]: their fsync is done, replies to write
+	rpos      int
+	inRound   bool // between the events of one wait and the next wait (aofState.rounds)
 	handedOff bool
+}
+
+// parkedClient is a client whose replies wait for an fsync, with what its runner must do
+// once they are written.
+type parkedClient struct {
+	c    *Client
+	end  bool // the input failed (a protocol error): end the connection after the replies
+	more bool // the socket may hold more input that no new event will announce
 }
 
 // loopRuns recycles the loop states of goroutines that handed their loop over (one per
@@ -177,6 +233,7 @@ var loopRuns = sync.Pool{New: func() any {
 }}
 
 func (r *loopRun) run() {
+	r.beginRound()
 	for {
 		for r.pos < r.n {
 			c := r.clients[r.pos]
@@ -185,24 +242,87 @@ func (r *loopRun) run() {
 			if c != nil {
 				r.dispatch(c)
 				if r.handedOff {
-					clear(r.clients[r.pos:r.n])
-					*r = loopRun{events: r.events, clients: r.clients[:0]}
-					loopRuns.Put(r)
+					r.recycle()
 					return
 				}
 			}
 		}
+		// Parked clients whose fsync is done get their replies before the loop waits again
+		// (as Redis writes replies after beforeSleep's fsync).
+		if len(r.durable) > 0 {
+			r.collectDurable()
+		}
+		for r.rpos < len(r.resume) {
+			p := r.resume[r.rpos]
+			r.resume[r.rpos] = parkedClient{}
+			r.rpos++
+			p.c.runFrom(r, &p)
+			if r.handedOff {
+				r.recycle()
+				return
+			}
+		}
+		r.resume, r.rpos = r.resume[:0], 0
+		r.endRound()
 		// Clients that yielded with input left run again after the events that came
-		// meanwhile, so the wait must not block.
+		// meanwhile, so the wait must not block. Parked clients need not stop it: the
+		// writer's signal ends the wait.
 		if !r.poll(len(r.again) == 0) {
 			return // the server shut down
 		}
+		r.beginRound()
 		if len(r.again) > 0 {
 			r.clients = append(r.clients[:r.n], r.again...)
 			r.n = len(r.clients)
 			r.again = r.again[:0]
 		}
 	}
+}
+
+// beginRound and endRound bracket a turn of the loop: the AOF writer is woken once at its
+// end for the batches the turn fed, so that under appendfsync always they share one fsync.
+func (r *loopRun) beginRound() {
+	r.inRound = true
+	r.l.s.aof.beginRound()
+}
+
+func (r *loopRun) endRound() {
+	if r.inRound {
+		r.inRound = false
+		r.l.s.aof.endRound()
+	}
+}
+
+// recycle returns the state of a goroutine that handed its loop over to the pool.
+func (r *loopRun) recycle() {
+	clear(r.clients[r.pos:r.n])
+	clear(r.resume)
+	*r = loopRun{events: r.events, clients: r.clients[:0], resume: r.resume[:0]}
+	loopRuns.Put(r)
+}
+
+// park holds c, whose replies wait for an fsync, until the AOF writer reports one that
+// covers them; the loop goes on meanwhile. The count is raised before the loop next looks
+// at synced, so either the loop sees the fsync or the writer sees the count and signals.
+func (r *loopRun) park(c *Client, end, more bool) {
+	r.durable = append(r.durable, parkedClient{c: c, end: end, more: more})
+	r.l.parked.Add(1)
+}
+
+// collectDurable moves the parked clients whose replies are now durable to resume.
+func (r *loopRun) collectDurable() {
+	synced := r.l.s.aof.synced.Load()
+	kept := r.durable[:0]
+	for _, p := range r.durable {
+		if p.c.syncTarget.Load() <= synced {
+			r.resume = append(r.resume, p)
+			r.l.parked.Add(-1)
+		} else {
+			kept = append(kept, p)
+		}
+	}
+	clear(r.durable[len(kept):])
+	r.durable = kept
 }
 
 // poll takes the next events: it waits for them when block is set, through Go's poller.
@@ -231,7 +351,9 @@ func (r *loopRun) resolve(n int) bool {
 	for i := range n {
 		ev := &r.events[i]
 		var c *Client
-		if fd := int(ev.Fd); fd < len(l.table) {
+		if fd := int(ev.Fd); fd == l.wakefd {
+			// the AOF writer's signal: the loop looks at its parked clients after the events
+		} else if fd < len(l.table) {
 			if c = l.table[fd]; c != nil && c.loopSeq != uint32(ev.Pad) {
 				c = nil // an event for the fd's previous connection
 			}
@@ -254,13 +376,29 @@ func (r *loopRun) dispatch(c *Client) {
 
 // runReady serves c, its caller being its runner, and again as long as events for it came
 // meanwhile; r is the loop goroutine's state, nil on another goroutine.
-func (c *Client) runReady(r *loopRun) {
+func (c *Client) runReady(r *loopRun) { c.runFrom(r, nil) }
+
+// runFrom is runReady, starting with the replies of a parked client (p) when p is not nil.
+// A client that parks stays running: its runner is the loop, which resumes it here.
+func (c *Client) runFrom(r *loopRun, p *parkedClient) {
 	for {
 		if r != nil && !r.handedOff {
 			c.run = r
 		}
-		c.serveReady()
+		parked := false
+		if p != nil {
+			c.drainOutput(true)
+			if c.continueAfterReplies(!p.end, p.more, 1) {
+				parked = c.serveReady()
+			}
+			p = nil
+		} else {
+			parked = c.serveReady()
+		}
 		c.run = nil
+		if parked {
+			return
+		}
 		if (r == nil || r.handedOff) && !c.unlinked {
 			c.lconn.dropSlow() // back to the loop only
 		}
@@ -280,11 +418,16 @@ func (c *Client) detach() {
 	}
 	c.run = nil
 	r.handedOff = true
+	r.endRound() // this goroutine may now wait; the next one starts a turn of its own
 	next := loopRuns.Get().(*loopRun)
 	next.l = r.l
 	next.clients = append(next.clients[:0], r.clients[r.pos:r.n]...)
 	next.n = len(next.clients)
 	next.again, r.again = r.again, nil
+	next.durable, r.durable = r.durable, nil
+	next.resume = append(next.resume[:0], r.resume[r.rpos:]...)
+	clear(r.resume[r.rpos:])
+	r.resume = r.resume[:r.rpos]
 	go next.run()
 }
 
@@ -337,19 +480,20 @@ func (c *Client) poke() {
 
 // serveReady reads what c's socket holds, executes it and writes the replies. With
 // edge-triggered events a read that fills the buffer may leave more behind: it reads on, up
-// to loopMaxReads times before yielding to the other clients.
-func (c *Client) serveReady() {
+// to loopMaxReads times before yielding to the other clients. It returns true when c was
+// parked until an fsync: the loop then stays its runner and resumes it (runFrom).
+func (c *Client) serveReady() (parked bool) {
 	if c.unlinked {
-		return
+		return false
 	}
 	for reads := 1; ; reads++ {
 		if c.closed.Load() {
 			c.finish()
-			return
+			return false
 		}
 		if c.rend == len(c.rbuf) && !c.growReadBuffer() {
 			c.finish()
-			return
+			return false
 		}
 		space := len(c.rbuf) - c.rend
 		n, err := rawRead(c.fd, c.rbuf[c.rend:])
@@ -360,31 +504,47 @@ func (c *Client) serveReady() {
 			if err != unix.EAGAIN {
 				c.finish() // end of stream or a socket error
 			}
-			return
+			return false
 		}
 		c.rend += n
 		c.srv.stats.netInput.Add(int64(n))
 		c.lastInteraction.Store(unixMs())
 		ok := c.processInput()
+		more := n == space || c.hup.Load()
+		if c.run != nil && c.waitsForSync() {
+			c.run.park(c, !ok, more)
+			return true
+		}
 		c.flushReady()
-		if !ok || c.flags&(flagCloseAfterReply|flagCloseASAP) != 0 || c.closed.Load() {
-			c.finish()
-			return
-		}
-		if n < space && !c.hup.Load() {
-			return // the socket is drained; the next data brings a new event
-		}
-		if reads >= loopMaxReads && c.run != nil {
-			c.run.again = append(c.run.again, c)
-			return
+		if !c.continueAfterReplies(ok, more, reads) {
+			return false
 		}
 	}
 }
 
-// flushReady writes c's pending output from the loop without blocking it: waiting for an
-// fsync (appendfsync always) or for room in the socket happens after a detach.
+// continueAfterReplies decides, once a batch's replies are written, whether c's runner reads
+// its socket again: not when the connection ends (it is finished here), when the socket is
+// drained, or when c has had its share of reads (it queues for another turn).
+func (c *Client) continueAfterReplies(ok, more bool, reads int) bool {
+	if !ok || c.flags&(flagCloseAfterReply|flagCloseASAP) != 0 || c.closed.Load() {
+		c.finish()
+		return false
+	}
+	if !more {
+		return false // the socket is drained; the next data brings a new event
+	}
+	if reads >= loopMaxReads && c.run != nil {
+		c.run.again = append(c.run.again, c)
+		return false
+	}
+	return true
+}
+
+// flushReady writes c's pending output without blocking the loop: a client on the loop
+// waits for an fsync parked (serveReady), and for room in the socket after a detach; one
+// on a goroutine of its own waits here.
 func (c *Client) flushReady() {
-	if t := c.syncTarget.Load(); t > 0 && c.srv.aof.synced.Load() < t {
+	if c.waitsForSync() {
 		c.detach()
 		c.waitDurable()
 	}

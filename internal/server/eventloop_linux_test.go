@@ -370,7 +370,8 @@ func TestEventLoopPubSub(t *testing.T) {
 }
 
 // TestEventLoopAppendfsyncAlways: with appendfsync always a reply leaves only after its
-// write is durable; the loop hands such waits to another goroutine and keeps serving.
+// write is durable; the loop parks waiting clients and keeps serving (see also
+// aof_park_linux_test.go).
 func TestEventLoopAppendfsyncAlways(t *testing.T) {
 	t.Chdir(t.TempDir()) // the AOF directory is relative to the working directory
 	s, addr := startLoopServer(t, "appendonly", "yes", "appendfsync", "always")

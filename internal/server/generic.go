@@ -244,10 +244,9 @@ func expireGeneric(c *Client, basetime int64, seconds bool) {
 			return
 		}
 	}
-	if when <= c.srv.now && !c.srv.isReplica() {
-		// A time already past deletes the key, propagated as DEL. A replica sets it
-		// anyway and waits for its master's DEL, as Redis's checkAlreadyExpired: it may
-		// apply the command late, after writes the master made before the time passed.
+	if c.srv.alreadyExpired(when) {
+		// A time already past deletes the key, propagated as DEL (UNLINK with
+		// lazyfree-lazy-expire).
 		ks.DeleteRef(r)
 		c.srv.dirty++
 		c.propArgv = propVec(c.srv.lazyDelVerb("lazyfree-lazy-expire"), key)
@@ -266,6 +265,15 @@ func expireGeneric(c *Client, basetime int64, seconds bool) {
 	c.propArgv = propVec(prop...)
 	c.srv.notifyKeyspace(notifyGeneric, "expire", key, c.db.id)
 	c.srv.dirty++
+}
+
+// alreadyExpired is Redis's checkAlreadyExpired: whether an expiry time at or before now
+// deletes the key at once. Only a master that is not loading deletes it. A replica sets the
+// past time anyway and waits for its master's DEL, and so does the AOF being replayed: the
+// command may be applied late, after writes made before the time passed (an APPEND that
+// keeps the TTL), which would find no key and create another one.
+func (s *Server) alreadyExpired(when int64) bool {
+	return when <= s.now && !s.isReplica() && !s.persist.load.active
 }
 
 func expireCommand(c *Client)    { expireGeneric(c, c.srv.now, true) }

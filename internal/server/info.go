@@ -566,7 +566,7 @@ func (s *Server) infoMemory(b *infoBuilder) {
 // infoPersistence reports the loading, RDB and AOF state (rdb_load.go, rdb.go, aof.go).
 func (s *Server) infoPersistence(b *infoBuilder) {
 	b.int("loading", boolInt(s.persist.load.active))
-	b.int("async_loading", 0)
+	b.int("async_loading", boolInt(s.persist.load.async))
 	b.int("current_cow_peak", 0)
 	b.int("current_cow_size", 0)
 	b.int("current_cow_size_age", 0)

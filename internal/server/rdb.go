@@ -32,6 +32,7 @@ type persistState struct {
 	lastBgsaveSecs  int64
 	saves           int64
 	bgsave          *snapshot // the running background snapshot: BGSAVE, AOF rewrite or full sync
+	gate            lockGate  // client batches waiting for s.mu, seen by the walk (snapshot_gate.go)
 	bgsaveScheduled bool
 	dirtyAtStart    int64
 	loadedKeys      int64
@@ -268,52 +269,6 @@ func (s *Server) shutdownSave(flags int) error {
 		return errors.New("Error trying to save the DB, can't exit.")
 	}
 	return nil
-}
-
-// debugReload is DEBUG RELOAD [MERGE] [NOFLUSH] [NOSAVE].
-func debugReload(c *Client) {
-	s := c.srv
-	save, flush, merge := true, true, false
-	for _, a := range c.argv[2:] {
-		switch strings.ToLower(string(a)) {
-		case "merge":
-			merge = true
-		case "noflush":
-			flush = false
-		case "nosave":
-			save = false
-		default:
-			c.w.Error("ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.")
-			return
-		}
-	}
-	if s.persist.load.active {
-		c.w.Error(errLoading)
-		return
-	}
-	s.bgsaveFinishSync()
-	if save {
-		if s.rdbSaveRunning() {
-			c.w.Error("ERR Background save already in progress")
-			return
-		}
-		if err := s.saveSync(); err != nil {
-			c.w.Error("ERR")
-			return
-		}
-	}
-	if flush && !merge {
-		for _, db := range s.dbs {
-			flushDB(db)
-		}
-	}
-	if err := s.loadRDB(s.rdbFilename(), merge || !flush, merge); err != nil {
-		s.log.Warningf("Error loading the RDB: %v", err)
-		c.w.Error("ERR Error trying to load the RDB dump, check server logs.")
-		return
-	}
-	s.log.Noticef("DB reloaded by DEBUG RELOAD")
-	c.w.OK()
 }
 
 func init() {

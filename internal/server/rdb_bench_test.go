@@ -2,10 +2,15 @@ package server
 
 import (
 	"context"
+	"io"
+	"net"
 	"os"
 	"os/exec"
+	"sort"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -127,4 +132,140 @@ func childrenRSSKB(pid int) int64 {
 		}
 	}
 	return sum
+}
+
+// TestBgsaveWindowLatencyBench measures what clients see during a BGSAVE of 1,000,000 keys,
+// counting only the requests sent while the save runs (redis-benchmark's percentiles cover
+// its whole run, mostly without a save): 20 connections send SET of 100 bytes (-P 1) to
+// random keys from before the save to after it, and the test prints p99, p99.9, max and the
+// share of requests over 1 ms, before the save and during it, for redis-server and for sard
+// binaries given as SARD_BGSAVE_BINS="name=path,name=path" (default: this tree), in
+// interleaved rounds (SARD_BGSAVE_ROUNDS, default 3). SARD_BGSAVE_BENCH=1 enables it.
+func TestBgsaveWindowLatencyBench(t *testing.T) {
+	if os.Getenv("SARD_BGSAVE_BENCH") == "" {
+		t.Skip("set SARD_BGSAVE_BENCH=1 to measure BGSAVE latency")
+	}
+	bins := [][2]string{{"sard", ""}}
+	if v := os.Getenv("SARD_BGSAVE_BINS"); v != "" {
+		bins = nil
+		for _, kv := range strings.Split(v, ",") {
+			name, path, _ := strings.Cut(kv, "=")
+			bins = append(bins, [2]string{name, path})
+		}
+	}
+	bins = append(bins, [2]string{"redis", ""})
+	rounds := 3
+	if v, err := strconv.Atoi(os.Getenv("SARD_BGSAVE_ROUNDS")); err == nil && v > 0 {
+		rounds = v
+	}
+	ctx := context.Background()
+	for round := 0; round < rounds; round++ {
+		for _, b := range bins {
+			var s *testutil.Server
+			if b[0] == "redis" {
+				s = testutil.StartRedis(t)
+			} else {
+				if b[1] != "" {
+					t.Setenv("SARD_BIN", b[1])
+				}
+				s = testutil.StartSard(t, "--save", "", "--loglevel", "verbose")
+			}
+			c := singleClient(s)
+			if err := c.Do(ctx, "DEBUG", "POPULATE", 1000000, "key", 100).Err(); err != nil {
+				t.Fatal(err)
+			}
+			var stop atomic.Bool
+			base := time.Now()
+			res := make(chan [][]latSample)
+			go func() { res <- setLoad(t, s.Addr, 20, &stop, base) }()
+			time.Sleep(700 * time.Millisecond)
+			from := time.Since(base)
+			if err := c.Do(ctx, "BGSAVE").Err(); err != nil {
+				t.Fatal(err)
+			}
+			for strings.Contains(c.Info(ctx, "persistence").Val(), "rdb_bgsave_in_progress:1") {
+				time.Sleep(5 * time.Millisecond)
+			}
+			to := time.Since(base)
+			time.Sleep(100 * time.Millisecond)
+			stop.Store(true)
+			all := <-res
+			la, _ := os.ReadFile("/proc/loadavg")
+			t.Logf("%-6s before the save: %s | during the %.2f s save: %s | load %s", b[0],
+				latStats(all, 200*time.Millisecond, from), (to - from).Seconds(), latStats(all, from, to),
+				strings.Join(strings.Fields(string(la))[:3], " "))
+			for _, l := range strings.Split(s.LogText(), "\n") {
+				if i := strings.Index(l, "Background saving: "); i >= 0 {
+					t.Logf("%-6s %s", b[0], l[i:])
+				}
+			}
+			s.Stop()
+		}
+	}
+}
+
+type latSample struct{ at, lat time.Duration }
+
+// setLoad runs n connections sending SET key:<random> <100 bytes> one at a time until stop,
+// and returns each request's start (since base) and latency.
+func setLoad(t *testing.T, addr string, n int, stop *atomic.Bool, base time.Time) [][]latSample {
+	out := make([][]latSample, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			conn, err := net.Dial("tcp", addr)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer conn.Close()
+			val := strings.Repeat("x", 100)
+			reply := make([]byte, 5) // +OK\r\n
+			k := uint32(i*7919 + 1)
+			for !stop.Load() {
+				k = k*1103515245 + 12345
+				key := "key:" + strconv.Itoa(int(k%1000000))
+				req := "*3\r\n$3\r\nSET\r\n$" + strconv.Itoa(len(key)) + "\r\n" + key + "\r\n$100\r\n" + val + "\r\n"
+				t0 := time.Since(base)
+				if _, err := conn.Write([]byte(req)); err != nil {
+					return
+				}
+				if _, err := io.ReadFull(conn, reply); err != nil {
+					return
+				}
+				out[i] = append(out[i], latSample{t0, time.Since(base) - t0})
+			}
+		}()
+	}
+	wg.Wait()
+	return out
+}
+
+// latStats summarizes the requests started in [from, to).
+func latStats(all [][]latSample, from, to time.Duration) string {
+	var l []time.Duration
+	for _, s := range all {
+		for _, x := range s {
+			if x.at >= from && x.at < to {
+				l = append(l, x.lat)
+			}
+		}
+	}
+	if len(l) == 0 {
+		return "no requests"
+	}
+	sort.Slice(l, func(i, j int) bool { return l[i] < l[j] })
+	over := 0
+	for _, v := range l {
+		if v > time.Millisecond {
+			over++
+		}
+	}
+	ms := func(d time.Duration) float64 { return float64(d) / 1e6 }
+	return strconv.Itoa(len(l)) + " requests, p99 " + strconv.FormatFloat(ms(l[len(l)*99/100]), 'f', 3, 64) +
+		" p99.9 " + strconv.FormatFloat(ms(l[len(l)*999/1000]), 'f', 3, 64) +
+		" max " + strconv.FormatFloat(ms(l[len(l)-1]), 'f', 3, 64) + " ms, over 1 ms " +
+		strconv.FormatFloat(100*float64(over)/float64(len(l)), 'f', 1, 64) + "%"
 }

@@ -8,8 +8,13 @@ package server
 // (every 1024 commands of an AOF), as Redis's loader calls processEventsWhileBlocked;
 // between two slices clients run commands, and the gatekeeper answers every command
 // without the loading flag with -LOADING. INFO persistence then shows loading:1 and the
-// loading_* progress fields. DEBUG RELOAD and a replica's full sync load with the lock held
-// throughout, so nobody sees their intermediate state.
+// loading_* progress fields. DEBUG RELOAD and DEBUG LOADAOF (debug.go) load the same way,
+// their client waiting for the end while the others get -LOADING; a replica's full sync
+// reads without the lock and stores keys in batches under it (replication_load.go).
+//
+// While loading nothing expires (Redis's keyIsExpired answers no while loading): an AOF
+// replays commands written when their keys were alive, and a key its TTL deleted early
+// would take the next replayed write as a new key.
 
 import (
 	"bufio"
@@ -27,14 +32,16 @@ import (
 
 // loadingState is Redis's loading information (under s.mu).
 type loadingState struct {
-	active     bool  // loading:1, and the gatekeeper answers -LOADING
-	yield      bool  // the loader lets clients in between slices (start-up only)
-	aborted    bool  // a shutdown arrived while loading
-	start      int64 // unix s
-	total      int64 // bytes to load
-	loaded     int64 // bytes loaded so far, of total
-	base       int64 // bytes of the files already loaded (multi-part AOF)
-	rdbUsedMem int64 // the used-mem aux field of the file being loaded
+	active     bool    // loading:1, and the gatekeeper answers -LOADING
+	async      bool    // async_loading:1: a replica loads while serving its old data
+	yield      bool    // the loader lets clients in between slices
+	caller     *Client // the client whose DEBUG RELOAD/LOADAOF loads; nil at start-up
+	aborted    bool    // a shutdown arrived while loading
+	start      int64   // unix s
+	total      int64   // bytes to load
+	loaded     int64   // bytes loaded so far, of total
+	base       int64   // bytes of the files already loaded (multi-part AOF)
+	rdbUsedMem int64   // the used-mem aux field of the file being loaded
 	nextYield  int64
 }
 
@@ -46,9 +53,27 @@ func (s *Server) startLoading(total int64, yield bool) {
 	s.persist.load = loadingState{active: true, yield: yield, start: time.Now().Unix(), total: total}
 }
 
+// startLoadingFor is startLoading for DEBUG RELOAD and DEBUG LOADAOF, run by c: as in
+// Redis, whose loader processes events as it goes, other clients get -LOADING instead of
+// waiting for the lock. Inside MULTI the load holds the lock throughout (the transaction
+// stays atomic), and so does a replica's, whose master stream must not meet -LOADING.
+func (s *Server) startLoadingFor(c *Client, total int64) {
+	yield := c.flags&flagMulti == 0 && s.curClient == c && !s.isReplica()
+	s.startLoading(total, yield)
+	s.persist.load.caller = c
+}
+
+// startAsyncLoading is startLoading for a replica's swapdb load of its own history: clients
+// keep the old data, INFO shows async_loading:1 and the loading_* fields.
+func (s *Server) startAsyncLoading(total int64) {
+	s.persist.load = loadingState{async: true, start: time.Now().Unix(), total: total}
+}
+
 func (s *Server) stopLoading() {
 	s.persist.load.active = false
+	s.persist.load.async = false
 	s.persist.load.yield = false
+	s.persist.load.caller = nil
 }
 
 // loadingProgress records that pos bytes of the current file are loaded and, during the
@@ -62,15 +87,31 @@ func (s *Server) loadingProgress(pos int64) error {
 	}
 	if l.loaded >= l.nextYield {
 		l.nextYield = l.loaded + max(s.cfgInt("loading-process-events-interval-bytes"), 1024)
-		s.mu.Unlock()
-		runtime.Gosched()
-		s.mu.Lock()
+		s.loadingYield()
 	}
 	if s.shuttingDown.Load() {
 		l.aborted = true
 		return errLoadAborted
 	}
 	return nil
+}
+
+// loadingYield lets the clients waiting for the lock run once. A DEBUG RELOAD's client
+// first hands its event loop to another goroutine (the others' requests come through it)
+// and stops being the running client, as WAIT does.
+func (s *Server) loadingYield() {
+	c := s.persist.load.caller
+	var saved *Client
+	if c != nil {
+		saved, s.curClient = s.curClient, nil
+		c.detach()
+	}
+	s.mu.Unlock()
+	runtime.Gosched()
+	s.mu.Lock()
+	if c != nil {
+		s.curClient = saved
+	}
 }
 
 // debugDelay is how key-load-delay and rdb-key-save-delay, testing aids, wait per key: usec
@@ -89,14 +130,21 @@ func debugDelay(usec int64) {
 // infoLoading writes the loading_* fields of INFO persistence while a load runs.
 func (s *Server) infoLoading(b *infoBuilder) {
 	l := &s.persist.load
-	if !l.active {
+	if !l.active && !l.async {
 		return
 	}
 	perc := float64(l.loaded) / float64(l.total+1) * 100
+	remaining := l.total - l.loaded
+	if l.total == 0 && l.rdbUsedMem > 0 {
+		// A payload streamed with an EOF mark has no size: like Redis, estimate it by the
+		// used-mem aux field, never reaching 100%.
+		perc = min(float64(l.loaded)/float64(l.rdbUsedMem)*100, 99.99)
+		remaining = max(l.rdbUsedMem-l.loaded, 1)
+	}
 	elapsed := time.Now().Unix() - l.start
 	eta := int64(1) // Redis's placeholder before a second has passed
 	if elapsed > 0 {
-		eta = elapsed * (l.total - l.loaded) / (l.loaded + 1)
+		eta = elapsed * remaining / (l.loaded + 1)
 	}
 	b.int("loading_start_time", l.start)
 	b.int("loading_total_bytes", l.total)

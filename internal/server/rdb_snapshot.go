@@ -6,10 +6,17 @@ package server
 //   - When it starts (under the server lock) the snapshot records, per database, how many
 //     entry indexes the keyspace has handed out and allocates one bit per index. Keyspace
 //     entries never move, so an index names the same key until that key is deleted.
-//   - A goroutine then walks the indexes in steps of about 0.5 ms under the lock, writing
-//     each live entry whose bit is clear and setting the bit; between steps it releases
-//     the lock and writes the step's bytes to the file (fsync every 4 MB with
+//   - A goroutine then walks the indexes in steps under the lock, writing each live entry
+//     whose bit is clear and setting the bit; between steps it releases the lock and the
+//     step's bytes are written to the file (fsync every 4 MB with
 //     rdb-save-incremental-fsync).
+//   - Clients come first (snapshot_gate.go): a step lasts at most 0.5 ms and ends within
+//     a few keys as soon as a client batch waits for the lock, and the goroutine does not
+//     take the lock again while one does (for at most 1 ms, then it takes a 0.1 ms step
+//     regardless). A string value is copied into the step's buffer as it is and encoded
+//     (LZF-compressed) outside the lock, and the bytes are written out by a thread of
+//     lower scheduling priority, so that the walk's CPU time does not delay the event
+//     loop's thread on a machine with few cores.
 //   - Before a write command runs, the gatekeeper (call) writes every key the command's key
 //     specs name that is not written yet, then sets its bit: the snapshot gets the value as
 //     it was when the snapshot began. MOVE and COPY ... DB also cover the key in the target
@@ -41,7 +48,8 @@ package server
 // may select the same database more than once; Redis and redis-check-rdb accept that.
 //
 // Lock order: s.mu, then snapshot.ioMu. The goroutine takes ioMu before it releases s.mu
-// so buffers reach the file in the order they were produced.
+// so buffers reach the file in the order they were produced; the writer thread works for
+// it while it holds ioMu.
 
 import (
 	"bufio"
@@ -64,8 +72,12 @@ import (
 
 const (
 	snapStepBudget   = 500 * time.Microsecond
-	snapFlushBytes   = 4 << 20 // a step also ends when this much is buffered
-	incrementalFsync = 4 << 20 // rdb-save-incremental-fsync interval (Redis's REDIS_AUTOSYNC_BYTES)
+	snapCheckWork    = 16                     // keys (in valueCost units) between a step's checks of time and waiters
+	snapYieldMax     = time.Millisecond       // the walk waits at most this for client batches to get the lock
+	snapForcedStep   = 100 * time.Microsecond // ... then takes a step of this long regardless
+	snapFlushBytes   = 4 << 20                // a step also ends when this much is buffered
+	snapStepBytes    = 1 << 20                // ... or, in a background snapshot, this much
+	incrementalFsync = 4 << 20                // rdb-save-incremental-fsync interval (Redis's REDIS_AUTOSYNC_BYTES)
 
 	bigStringMin    = 64 << 10 // strings from this size go to the file side by reference
 	bigNodesMin     = 16       // lists and streams with more nodes are written across steps
@@ -112,19 +124,35 @@ type snapshot struct {
 	keyDelay int64        // rdb-key-save-delay, µs per key (testing aid)
 	inDelay  bool         // apply keyDelay on the caller (SAVE) rather than between steps
 
+	// In a background snapshot with rdbcompression, string values are copied into enc.Buf
+	// as they are and listed here; the file side encodes them (outSpans).
+	lz []lzSpan
+
 	// Buffers the file side has written go back to the producer: a walk allocating a new
 	// buffer per step would let the garbage collector's headroom (as much as the live
 	// heap) fill before it runs, which shows as RSS growth.
 	poolMu sync.Mutex
 	pool   [][]byte
+	lzPool [][]lzSpan
 
 	steps      int           // steps taken by the goroutine
 	longest    time.Duration // longest of them with the lock held, wall clock
 	longestCPU int64         // ... and in CPU time of the thread, µs (Linux)
+	lockedCPU  int64         // CPU time of all steps, µs
+	fileCPU    int64         // CPU time writing the steps' bytes, µs
+
+	// The goroutine's steps end early when a client batch waits for the lock (gate), and
+	// it does not take the lock again while one does (snapshot_gate.go).
+	gate   *lockGate
+	timer  *time.Timer
+	writer *lowPrioWorker // writes the steps' bytes out (timedOut)
+	forced bool           // this step goes on even if batches wait: they kept the walk out for snapYieldMax
+	waits  string         // how long client batches waited for the lock during the walk, for logSteps
 
 	// file side, under ioMu
 	ioMu     sync.Mutex
 	ioEnc    rdb.Encoder // scratch for strings encoded on the file side
+	lzEnc    rdb.Encoder // a segment with its spans encoded (outSpans)
 	f        *os.File
 	w        *bufio.Writer
 	tmp      string
@@ -138,11 +166,17 @@ type snapshot struct {
 	aborted  bool
 }
 
-// snapSeg is a piece of the file: bytes, or a string value encoded on the file side.
+// snapSeg is a piece of the file: bytes, or a string value encoded on the file side. The
+// spans of raw listed in lz are string values still to be encoded (compressed) there.
 type snapSeg struct {
 	raw []byte
+	lz  []lzSpan
 	str *sharedStr
 }
+
+// lzSpan is a string value copied as it is into a step's buffer, raw[off:end], for the file
+// side to encode: LZF compression is most of the encoding work and needs no lock.
+type lzSpan struct{ off, end int }
 
 // sharedStr is a large string value handed to the file side without a copy.
 type sharedStr struct {
@@ -167,6 +201,7 @@ func (s *Server) newSnapshot() *snapshot {
 	sn := &snapshot{srv: s, selected: -1, start: time.Now()}
 	sn.enc.Compress = s.cfgBool("rdbcompression")
 	sn.ioEnc.Compress = sn.enc.Compress
+	sn.lzEnc.Compress = sn.enc.Compress
 	sn.checksum = s.cfgBool("rdbchecksum")
 	sn.autoSync = s.cfgBool("rdb-save-incremental-fsync")
 	sn.lru, sn.lfu = s.isLRU(), s.isLFU()
@@ -200,6 +235,7 @@ func (s *Server) newSnapshot() *snapshot {
 func (sn *snapshot) background() {
 	sn.chunked = true
 	sn.keyDelay = sn.srv.cfgInt("rdb-key-save-delay")
+	sn.enc.Buf = append(sn.getBuf(), sn.enc.Buf...) // the header, in a step-sized buffer
 }
 
 // attach makes the running server keep the snapshot consistent: new keys are marked as
@@ -249,11 +285,32 @@ func (sn *snapshot) keyHeader(e *rdb.Encoder, dbi int, r keyspace.Ref) {
 // writeKey encodes one key whole into the main buffer and returns a rough cost, in units of
 // a small key, for the step's time checks.
 func (sn *snapshot) writeKey(dbi int, r keyspace.Ref) int {
+	ks := sn.dbs[dbi].ks
+	if ks.Type(r) == keyspace.TypeString {
+		return sn.writeString(dbi, r, ks.Str(r))
+	}
 	e := &sn.enc
 	sn.keyHeader(e, dbi, r)
-	ks := sn.dbs[dbi].ks
 	encodeValue(e, ks, r)
 	return valueCost(ks, r)
+}
+
+// writeString is writeKey for a string whose value is b. In a background snapshot a value
+// that may be compressed is copied as it is, for the file side to encode.
+func (sn *snapshot) writeString(dbi int, r keyspace.Ref, b []byte) int {
+	e := &sn.enc
+	sn.keyHeader(e, dbi, r)
+	if sn.chunked && e.Compress && len(b) > 20 { // rdb.Encoder.String compresses from 21 bytes
+		off := len(e.Buf)
+		e.Buf = append(e.Buf, b...)
+		if sn.lz == nil {
+			sn.lz = sn.getSpans()
+		}
+		sn.lz = append(sn.lz, lzSpan{off, len(e.Buf)})
+	} else {
+		e.String(b)
+	}
+	return 1 + len(b)>>11
 }
 
 // valueCost estimates the encoding work of r's value in units of a small key.
@@ -424,8 +481,29 @@ func (sn *snapshot) cut() {
 	if len(sn.enc.Buf) == 0 {
 		return
 	}
-	sn.queue(snapSeg{raw: sn.enc.Buf})
-	sn.enc.Buf = sn.getBuf()
+	sn.queue(snapSeg{raw: sn.enc.Buf, lz: sn.lz})
+	sn.enc.Buf, sn.lz = sn.getBuf(), nil
+}
+
+// getSpans returns an empty span list, a recycled one when there is one.
+func (sn *snapshot) getSpans() []lzSpan {
+	sn.poolMu.Lock()
+	defer sn.poolMu.Unlock()
+	if n := len(sn.lzPool); n > 0 {
+		l := sn.lzPool[n-1]
+		sn.lzPool = sn.lzPool[:n-1]
+		return l
+	}
+	return make([]lzSpan, 0, snapStepBytes/64)
+}
+
+// putSpans recycles a span list the file side is done with.
+func (sn *snapshot) putSpans(l []lzSpan) {
+	sn.poolMu.Lock()
+	if len(sn.lzPool) < 8 && cap(l) <= 1<<16 {
+		sn.lzPool = append(sn.lzPool, l[:0])
+	}
+	sn.poolMu.Unlock()
 }
 
 // getBuf returns an empty buffer, a recycled one when there is one.
@@ -437,7 +515,9 @@ func (sn *snapshot) getBuf() []byte {
 		sn.pool = sn.pool[:n-1]
 		return b
 	}
-	return make([]byte, 0, 64<<10)
+	// A step's bytes fit without growing it: garbage made during a walk stays in RSS
+	// until the next collection, which a large heap puts off.
+	return make([]byte, 0, snapStepBytes+64<<10)
 }
 
 // putBuf recycles a buffer the file side has written.
@@ -469,7 +549,8 @@ func (sn *snapshot) walkKey(dbi int, r keyspace.Ref) int {
 	}
 	ks := sn.dbs[dbi].ks
 	if ks.Type(r) == keyspace.TypeString {
-		if b := ks.Str(r); len(b) >= bigStringMin {
+		b := ks.Str(r)
+		if len(b) >= bigStringMin {
 			sn.keyHeader(&sn.enc, dbi, r)
 			ss := &sharedStr{b: b, dbi: dbi, ref: r, live: true}
 			sn.shared = append(sn.shared, ss)
@@ -477,7 +558,7 @@ func (sn *snapshot) walkKey(dbi int, r keyspace.Ref) int {
 			sn.queue(snapSeg{str: ss})
 			return 2
 		}
-		return sn.writeKey(dbi, r)
+		return sn.writeString(dbi, r, b)
 	}
 	if !bigCollection(ks, r) {
 		return sn.writeKey(dbi, r)
@@ -520,7 +601,7 @@ func (sn *snapshot) advanceBig(deadline time.Time) bool {
 			sn.endBig()
 			return true
 		}
-		if len(b.enc.Buf) >= snapFlushBytes || (!deadline.IsZero() && time.Now().After(deadline)) {
+		if len(b.enc.Buf) >= snapFlushBytes || (!deadline.IsZero() && (sn.yield() || time.Now().After(deadline))) {
 			return false
 		}
 	}
@@ -587,12 +668,12 @@ func (sn *snapshot) step(budget time.Duration) bool {
 					return false // the goroutine waits between steps, without the lock
 				}
 			}
-			if len(sn.enc.Buf) >= snapFlushBytes {
+			if len(sn.enc.Buf) >= snapFlushBytes || (sn.chunked && len(sn.enc.Buf) >= snapStepBytes) {
 				return false
 			}
-			if work >= 16 {
+			if work >= snapCheckWork {
 				work = 0
-				if budget > 0 && time.Now().After(deadline) {
+				if budget > 0 && (sn.yield() || time.Now().After(deadline)) {
 					return false
 				}
 			}
@@ -602,6 +683,11 @@ func (sn *snapshot) step(budget time.Duration) bool {
 	sn.enc.Byte(rdb.OpEOF)
 	sn.walked = true
 	return true
+}
+
+// yield reports whether a client batch waits for the lock: a background step then ends.
+func (sn *snapshot) yield() bool {
+	return sn.gate != nil && !sn.forced && sn.gate.busy()
 }
 
 // saveKey writes key (in db) now if the snapshot still needs it: called before anything
@@ -717,8 +803,8 @@ func (sn *snapshot) takeSegs() []snapSeg {
 			b.enc.Buf = sn.getBuf()
 		}
 	} else if len(sn.enc.Buf) > 0 {
-		out = append(out, snapSeg{raw: sn.enc.Buf})
-		sn.enc.Buf = sn.getBuf()
+		out = append(out, snapSeg{raw: sn.enc.Buf, lz: sn.lz})
+		sn.enc.Buf, sn.lz = sn.getBuf(), nil
 	}
 	return out
 }
@@ -727,7 +813,12 @@ func (sn *snapshot) takeSegs() []snapSeg {
 func (sn *snapshot) outSegs(segs []snapSeg) {
 	for _, seg := range segs {
 		if seg.str == nil {
-			sn.out(seg.raw)
+			if seg.lz != nil {
+				sn.outSpans(seg.raw, seg.lz)
+				sn.putSpans(seg.lz)
+			} else {
+				sn.out(seg.raw)
+			}
 			sn.putBuf(seg.raw)
 			continue
 		}
@@ -738,6 +829,30 @@ func (sn *snapshot) outSegs(segs []snapSeg) {
 			sn.ioEnc.ReleaseScratch()
 		}
 		seg.str.done.Store(true)
+	}
+}
+
+// outSpans writes raw with its spans (string values copied as they are) encoded as
+// rdb.Encoder.String would have encoded them. Called with ioMu held.
+func (sn *snapshot) outSpans(raw []byte, spans []lzSpan) {
+	if sn.err != nil || sn.aborted {
+		return
+	}
+	e := &sn.lzEnc
+	if e.Buf == nil {
+		e.Buf = make([]byte, 0, max(len(raw), snapStepBytes+64<<10))
+	}
+	e.Buf = e.Buf[:0]
+	pos := 0
+	for _, sp := range spans {
+		e.Buf = append(e.Buf, raw[pos:sp.off]...)
+		e.String(raw[sp.off:sp.end])
+		pos = sp.end
+	}
+	e.Buf = append(e.Buf, raw[pos:]...)
+	sn.out(e.Buf)
+	if cap(e.Buf) > 2*snapFlushBytes {
+		e.Buf = nil
 	}
 }
 
@@ -870,7 +985,11 @@ func cwd() string {
 func (sn *snapshot) timedStep() (done bool, segs []snapSeg) {
 	t0 := time.Now()
 	c0, _ := threadCPUTime()
-	done = sn.step(snapStepBudget)
+	budget := snapStepBudget
+	if sn.forced {
+		budget = snapForcedStep
+	}
+	done = sn.step(budget)
 	if done {
 		sn.detach()
 	}
@@ -878,7 +997,10 @@ func (sn *snapshot) timedStep() (done bool, segs []snapSeg) {
 	c1, _ := threadCPUTime()
 	sn.steps++
 	sn.longest = max(sn.longest, time.Since(t0))
-	sn.longestCPU = max(sn.longestCPU, c1-c0)
+	if c1 >= c0 {
+		sn.longestCPU = max(sn.longestCPU, c1-c0)
+		sn.lockedCPU += c1 - c0
+	}
 	return done, segs
 }
 
@@ -890,8 +1012,10 @@ func (sn *snapshot) runSteps(stop func() bool) {
 	// On its own thread the goroutine's CPU time per step can be read (logSteps).
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
+	sn.startGate()
+	defer sn.stopGate()
 	for {
-		s.mu.Lock()
+		sn.lockForStep()
 		if sn.aborted || stop() {
 			sn.ioMu.Lock()
 			s.mu.Unlock()
@@ -900,7 +1024,7 @@ func (sn *snapshot) runSteps(stop func() bool) {
 		done, segs := sn.timedStep()
 		sn.ioMu.Lock()
 		s.mu.Unlock()
-		sn.outSegs(segs)
+		sn.timedOut(segs, nil)
 		if done || sn.err != nil {
 			return
 		}
@@ -912,10 +1036,60 @@ func (sn *snapshot) runSteps(stop func() bool) {
 	}
 }
 
+// timedOut writes a step's segments on the writer thread, counting the CPU time it takes
+// (logSteps), then runs after (if any) there too.
+func (sn *snapshot) timedOut(segs []snapSeg, after func()) {
+	fn := func() {
+		c0, _ := threadCPUTime()
+		sn.outSegs(segs)
+		if after != nil {
+			after()
+		}
+		c1, _ := threadCPUTime()
+		if c1 >= c0 {
+			sn.fileCPU += c1 - c0
+		}
+	}
+	if sn.writer == nil {
+		fn()
+		return
+	}
+	sn.writer.run(fn)
+}
+
+// startGate makes the goroutine's steps give way to client batches and starts recording
+// how long those wait for the lock.
+func (sn *snapshot) startGate() {
+	s := sn.srv
+	sn.gate = &s.persist.gate
+	sn.timer = time.NewTimer(time.Hour)
+	sn.timer.Stop()
+	s.mu.Lock()
+	sn.gate.watch()
+	s.mu.Unlock()
+	sn.writer = startLowPrioWorker()
+}
+
+// stopGate ends the recording started by startGate.
+func (sn *snapshot) stopGate() {
+	sn.waits = sn.gate.unwatch()
+	if sn.writer != nil {
+		sn.writer.stop()
+		sn.writer = nil
+	}
+}
+
+// lockForStep takes the command lock for the next step once no client batch waits for it.
+func (sn *snapshot) lockForStep() {
+	sn.forced = sn.gate.waitIdle(snapYieldMax, sn.timer)
+	sn.srv.mu.Lock()
+}
+
 // logSteps reports how the walk shared the command lock, at verbose level.
 func (sn *snapshot) logSteps(what string) {
-	sn.srv.log.Verbosef("%s: %d steps, longest %.3f ms with the command lock held (%.3f ms of CPU time)",
-		what, sn.steps, float64(sn.longest.Microseconds())/1000, float64(sn.longestCPU)/1000)
+	sn.srv.log.Verbosef("%s: %d steps, longest %.3f ms with the command lock held (%.3f ms of CPU time); CPU time %d ms under the lock, %d ms writing out; %s",
+		what, sn.steps, float64(sn.longest.Microseconds())/1000, float64(sn.longestCPU)/1000,
+		sn.lockedCPU/1000, sn.fileCPU/1000, sn.waits)
 }
 
 // finishWalk completes a running snapshot's walk on the caller (lock held), for commands

@@ -546,7 +546,7 @@ func (s *Server) replicationCron() {
 		s.repl.ackCond.Broadcast()
 	}
 	now := time.Now()
-	if len(s.repl.replicas) > 0 || s.repl.sync != nil {
+	if (len(s.repl.replicas) > 0 || s.repl.sync != nil) && !s.persist.load.active {
 		s.replSyncCron(now)
 	}
 	s.refreshGoodReplicas()

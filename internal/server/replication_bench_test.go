@@ -58,7 +58,7 @@ func TestReplBench(t *testing.T) {
 		lat := map[string][][4]float64{}
 		for round := 0; round < rounds; round++ {
 			for _, kind := range kinds(round) {
-				m := start(kind, "--repl-diskless-sync", diskless, "--repl-diskless-sync-delay", "0")
+				m := start(kind, "--repl-diskless-sync", diskless, "--repl-diskless-sync-delay", "0", "--loglevel", "verbose")
 				mc := m.Client(func(o *redis.Options) { o.PoolSize = 1 })
 				if err := mc.Do(ctx, "DEBUG", "POPULATE", 1000000, "key", 100).Err(); err != nil {
 					t.Fatal(err)
@@ -91,6 +91,14 @@ func TestReplBench(t *testing.T) {
 				}
 				wg.Wait()
 				r2.Stop()
+				// How the master's walks shared the command lock (sard's verbose log).
+				for _, l := range strings.Split(m.LogText(), "\n") {
+					for _, what := range []string{"Background saving: ", "Diskless rdb transfer: "} {
+						if i := strings.Index(l, what); i >= 0 && strings.Contains(l, "steps, longest") {
+							t.Logf("  %s master, repl-diskless-sync %s: %s", kind, diskless, l[i:])
+						}
+					}
+				}
 				times[kind] = append(times[kind], d)
 				lat[kind] = append(lat[kind], [4]float64{alone[0], alone[1], during[0], during[1]})
 				m.Stop()

@@ -9,7 +9,8 @@ package server
 //   - swapdb: loads from the socket into new databases while the old ones stay; the old
 //     dataset is replaced only once the payload has loaded, and kept if it fails. When the
 //     master continues our own history (same replication id), clients keep reading the old
-//     data meanwhile (Redis's async loading); otherwise they get -LOADING.
+//     data meanwhile (Redis's async loading: INFO async_loading:1, and commands flagged
+//     no-async-loading get -LOADING); otherwise they get -LOADING.
 //
 // Decoding and reading happen without the command lock; decoded keys are stored into the
 // new databases in batches under it, so a load never blocks clients on the network, and
@@ -126,7 +127,7 @@ func (l *replLoader) flush() error {
 	}
 	l.loaded += int64(len(l.batch))
 	s.persist.loadedKeys = l.loaded
-	if s.persist.load.active && l.read != nil {
+	if (s.persist.load.active || s.persist.load.async) && l.read != nil {
 		s.persist.load.loaded = l.read()
 	}
 	l.batch = l.batch[:0]

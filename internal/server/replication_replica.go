@@ -289,7 +289,9 @@ func (s *Server) receiveSnapshot(gen int64, conn net.Conn, r *bufio.Reader, time
 		s.log.Noticef("MASTER <-> REPLICA sync: Flushing old data")
 		s.emptyDatasetForSync()
 	}
-	if !async {
+	if async {
+		s.startAsyncLoading(max(size, 0))
+	} else {
 		s.startLoading(max(size, 0), false)
 	}
 	s.log.Noticef("MASTER <-> REPLICA sync: Loading DB in memory")
@@ -307,9 +309,7 @@ func (s *Server) receiveSnapshot(gen int64, conn net.Conn, r *bufio.Reader, time
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !async {
-		s.stopLoading()
-	}
+	s.stopLoading()
 	if s.repl.gen != gen {
 		return errStaleLink
 	}

@@ -387,8 +387,9 @@ func (s *Server) runSocketSync(rs *replSync) {
 	// On its own thread the goroutine's CPU time per step can be read (logSteps).
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
+	sn.startGate()
 	for {
-		s.mu.Lock()
+		sn.lockForStep()
 		live := rs.liveTargets()
 		if sn.aborted || len(live) == 0 {
 			if !sn.aborted {
@@ -399,14 +400,14 @@ func (s *Server) runSocketSync(rs *replSync) {
 			}
 			s.endSocketSync(rs, false)
 			s.mu.Unlock()
+			sn.stopGate()
 			return
 		}
 		done, segs := sn.timedStep()
 		sn.ioMu.Lock()
 		s.mu.Unlock()
-		// Large strings are compressed here, outside the lock, as in BGSAVE.
-		sn.outSegs(segs)
-		sn.w.Flush()
+		// Strings are compressed here, outside the lock, as in BGSAVE.
+		sn.timedOut(segs, func() { sn.w.Flush() })
 		if done {
 			// The trailer: the checksum of everything before it, then the marker.
 			rs.mu.Lock()
@@ -430,6 +431,7 @@ func (s *Server) runSocketSync(rs *replSync) {
 		}
 		runtime.Gosched() // let the clients waiting for the lock in first
 	}
+	sn.stopGate()
 	s.mu.Lock()
 	live := rs.liveTargets()
 	s.log.Warningf("Diskless rdb transfer, done reading from pipe, %d replicas still up.", len(live))

@@ -258,8 +258,9 @@ func getexCommand(c *Client) {
 	}
 	c.w.Bulk(ks.Str(r))
 	switch {
-	case o.flags&(optEXAT|optPXAT) != 0 && when <= c.srv.now:
-		// An absolute time already past deletes the key, propagated as DEL.
+	case o.flags&(optEXAT|optPXAT) != 0 && c.srv.alreadyExpired(when):
+		// An absolute time already past deletes the key on a master, propagated as DEL
+		// (UNLINK with lazyfree-lazy-expire); a replica keeps it with that time.
 		ks.DeleteRef(r)
 		c.propArgv = propVec(c.srv.lazyDelVerb("lazyfree-lazy-expire"), key)
 		c.srv.notifyKeyspace(notifyGeneric, "del", key, c.db.id)
