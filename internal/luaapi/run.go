@@ -1,6 +1,7 @@
 package luaapi
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -12,13 +13,33 @@ import (
 )
 
 // Compile compiles a script body as a function. The error is Lua's compile message
-// ("user_script:1: ...").
+// ("user_script:1: ..."), worded as C Lua 5.1 words it (syntax.go).
 func (s *State) Compile(body string) (*lua.LFunction, error) {
-	fn, err := s.compileChunk(body, s.Source)
+	src, _, err := checkSyntax(body, s.Source, 0)
+	if err != nil {
+		return nil, err
+	}
+	return s.compileChecked(src)
+}
+
+// compileChecked compiles a source the syntax check accepted (and rewrote).
+func (s *State) compileChecked(src string) (*lua.LFunction, error) {
+	fn, err := s.compileChunk(src, s.Source)
 	if err != nil {
 		return nil, fmt.Errorf("%s", compileMessage(s.Source, err))
 	}
 	return fn, nil
+}
+
+// checkSyntax checks source as C Lua 5.1 would compile it as a chunk named chunk (already
+// in its chunk-id form) with levels C calls under the parser. It returns the source for
+// gopher-lua and whether the main chunk's body uses `...`, or C Lua's message.
+func checkSyntax(source, chunk string, levels int) (string, bool, error) {
+	c, serr := checkChunk(source, chunk, levels)
+	if serr != nil {
+		return "", false, errors.New(serr.msg)
+	}
+	return c.rewritten(), c.mainVararg, nil
 }
 
 // compileMessage turns gopher-lua's syntax error ("<name> line:1(column:7) near 'x': msg")
@@ -49,9 +70,18 @@ func compileMessage(source string, err error) string {
 // CompileFunction compiles an EVAL body the way Redis does, as the body of a function
 // without parameters ("function() <body> end"): unlike a chunk it is not variadic, which
 // spares every call the vararg table. The wrapper shares the body's first line, so error
-// line numbers are unchanged.
+// line numbers are unchanged. A body that uses `...` (legal in a chunk, and empty under
+// EVAL) gets a variadic wrapper.
 func (s *State) CompileFunction(body string) (*lua.LFunction, error) {
-	chunk, err := s.Compile("return function() " + body + "\nend")
+	src, vararg, err := checkSyntax(body, s.Source, 0)
+	if err != nil {
+		return nil, err
+	}
+	head := "return function() "
+	if vararg {
+		head = "return function(...) "
+	}
+	chunk, err := s.compileChecked(head + src + "\nend")
 	if err != nil {
 		return nil, err
 	}

@@ -206,7 +206,14 @@ func (s *State) loadstring(L *lua.LState) int {
 		L.Push(lua.LString("loadstring: bytecode is not allowed"))
 		return 2
 	}
-	fn, err := s.compileChunk(src, name)
+	// called from a script, C Lua's parser starts one C call deep
+	checked, _, err := checkSyntax(src, chunkID(name), 1)
+	if err != nil {
+		L.Push(lua.LNil)
+		L.Push(lua.LString(err.Error()))
+		return 2
+	}
+	fn, err := s.compileChunk(checked, name)
 	if err != nil {
 		L.Push(lua.LNil)
 		L.Push(lua.LString(err.Error()))
