@@ -161,6 +161,7 @@ func run(cfg *config.Config) int {
 		}
 	}()
 	// As Redis, clients are accepted while the dataset loads; they get -LOADING meanwhile.
+	srv.BeginStartupLoad()
 	srv.AcceptConnections()
 	err = srv.LoadDataAtStartup()
 	if err == nil {

@@ -180,7 +180,9 @@ func (s *Server) processCommand(c *Client) {
 		s.rejectCommand(c, cmd, errNotInMulti)
 		return
 	}
-	if s.cfg.MaxMemory != 0 && s.oomDenied(c, cmd) {
+	// Redis skips the memory check while a script is busy: the client gets -BUSY, and the
+	// state the running script started with (pre_command_oom_state) stays as it was.
+	if s.cfg.MaxMemory != 0 && !s.scripts.busy && s.oomDenied(c, cmd) {
 		return
 	}
 	// Redis refuses PING too, so monitoring notices the failed save.
@@ -206,6 +208,11 @@ func (s *Server) processCommand(c *Client) {
 	if s.persist.load.active && (flags&commands.FlagLoading == 0 || s.queuedLack(c, cmd, commands.FlagLoading)) ||
 		s.persist.load.async && flags&commands.FlagNoAsyncLoading != 0 {
 		s.rejectCommand(c, cmd, errLoading)
+		return
+	}
+	// As Redis, -BUSY comes before a pause would hold the command; a script may also have
+	// got slow while this client waited out a pause, so it is checked again after.
+	if s.scripts.busy && s.scriptBusyReject(c, cmd) {
 		return
 	}
 	if s.waitIfPaused(c, cmd); c.closed.Load() {

@@ -323,9 +323,16 @@ func (s *Server) loadRDB(path string, keep, replace bool) error {
 // dbfilename if it exists. It runs while clients are already accepted (see
 // AcceptConnections): they get -LOADING until it returns. An unreadable file stops the
 // start-up, as in Redis; so does a shutdown requested meanwhile (ShuttingDown tells).
-func (s *Server) LoadDataAtStartup() error {
+func (s *Server) LoadDataAtStartup() (err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	// Loaded, or nothing to load: serve (BeginStartupLoad marked the server loading). On an
+	// error the process exits and clients keep getting -LOADING until then.
+	defer func() {
+		if err == nil {
+			s.stopLoading()
+		}
+	}()
 	if s.cfgBool("appendonly") {
 		return s.loadAOFAtStartup()
 	}
@@ -358,6 +365,15 @@ func (s *Server) LoadDataAtStartup() error {
 		return errors.New("Terminating server after rdb file reading failure.")
 	}
 	return fmt.Errorf("Fatal error loading the DB: %v. Exiting.", err)
+}
+
+// BeginStartupLoad marks the server as loading before it accepts connections, so that no
+// client is answered from the empty dataset in the moment between AcceptConnections and
+// LoadDataAtStartup taking the lock: they get -LOADING, as during the load itself.
+func (s *Server) BeginStartupLoad() {
+	s.mu.Lock()
+	s.startLoading(0, true)
+	s.mu.Unlock()
 }
 
 // ShuttingDown reports whether a shutdown has begun (during the start-up load, the process

@@ -589,6 +589,7 @@ func (s *Server) runMasterLink(gen int64, conn net.Conn, r *bufio.Reader) error 
 // applyMasterStream executes every complete command in c's buffer, with the lock held. Each
 // command's bytes then advance our offset and go to our backlog and replicas unchanged.
 func (s *Server) applyMasterStream(c *Client, gen int64) bool {
+	s.holdMasterWhileBusy(c)
 	s.now = time.Now().UnixMilli()
 	c.parser.MaxBulkLen = s.maxBulkLen.Load()
 	for c.rstart < c.rend && s.repl.gen == gen {

@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	lua "github.com/yuin/gopher-lua"
@@ -80,7 +81,9 @@ type scriptState struct {
 	// runSlot holds the running script's context; run points to it while one runs
 	runSlot scriptRun
 	busy    bool // the running script passed busy-reply-threshold
-	fake    *Client
+	// idle (on Server.mu) wakes the master link held while a slow script ran
+	idle *sync.Cond
+	fake *Client
 	// minReplicas is min-replicas-to-write, read by every write a script makes
 	minReplicas config.IntRef
 	// declaredSlot is the slot of the keys the starting script declares, -1 for none
@@ -434,6 +437,9 @@ func (s *Server) runScript(c *Client, st *luaapi.State, fn *lua.LFunction, name 
 	sc.run = nil
 	if sc.busy {
 		sc.busy = false
+		if sc.idle != nil {
+			sc.idle.Broadcast()
+		}
 		s.log.Warningf("Slow script detected: script finished after %d milliseconds.", time.Since(r.start).Milliseconds())
 	}
 	s.now = r.now
@@ -666,6 +672,19 @@ func (s *Server) lendLock(r *scriptRun) {
 		p.partial = append(p.partial, partialRange{pr.start + r.propMark, pr.end + r.propMark, pr.exclude})
 	}
 	s.now = r.now
+}
+
+// holdMasterWhileBusy parks our master link, lock released, while a slow script lends the
+// lock: Redis never answers its master -BUSY but stops applying the stream during a busy
+// script and resumes after it, so the writes the master makes meanwhile are not lost.
+func (s *Server) holdMasterWhileBusy(c *Client) {
+	sc := &s.scripts
+	for sc.busy && sc.run != nil && sc.run.caller != c {
+		if sc.idle == nil {
+			sc.idle = sync.NewCond(&s.mu)
+		}
+		sc.idle.Wait()
+	}
 }
 
 // scriptBusyReject is the gatekeeper's check while a slow script runs: only commands
