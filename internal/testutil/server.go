@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"fmt"
 	"net"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -32,9 +34,9 @@ type Server struct {
 	Bin  string
 	Args []string // everything after the binary, including --port and --dir
 
-	tb   testing.TB
-	log  *LogBuffer
-	done chan struct{} // closed once Cmd has exited and been reaped
+	tb      testing.TB
+	logFile *os.File      // the process's stdout and stderr, across restarts
+	done    chan struct{} // closed once Cmd has exited and been reaped
 }
 
 // LogBuffer collects a process's stdout and stderr while a test reads it (safe for
@@ -81,12 +83,19 @@ func startNew(tb testing.TB, name, bin string, fixed, args []string) *Server {
 	if len(args) > 0 && !strings.HasPrefix(args[0], "--") {
 		conf, args = args[:1], args[1:]
 	}
-	s := &Server{Name: name, Bin: bin, Dir: dir, tb: tb, log: &LogBuffer{}}
+	// The process writes its log straight into a file (not a pipe copied by a goroutine),
+	// so a line it logged before answering a request is there when the answer arrives.
+	logFile, err := os.OpenFile(filepath.Join(tb.TempDir(), name+".log"), os.O_CREATE|os.O_RDWR|os.O_APPEND, 0o644)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	s := &Server{Name: name, Bin: bin, Dir: dir, tb: tb, logFile: logFile}
 	tb.Cleanup(func() {
 		if tb.Failed() {
 			tb.Logf("%s on %s, last lines of its log:\n%s", s.Name, s.Addr, s.LogTail(30))
 		}
 		s.Stop()
+		logFile.Close()
 	})
 	// The port can be taken between FreePort and the server's bind; try again
 	// on another port rather than fail the test for someone else's socket.
@@ -129,12 +138,12 @@ func (s *Server) TryStart() error {
 
 func (s *Server) start() error {
 	if s.Cmd != nil {
-		fmt.Fprintf(s.log, "\n----- testutil: starting again -----\n")
+		fmt.Fprintf(s.logFile, "\n----- testutil: starting again -----\n")
 	}
 	cmd := exec.Command(s.Bin, s.Args...)
 	cmd.Dir = s.Dir
-	cmd.Stdout = s.log
-	cmd.Stderr = s.log
+	cmd.Stdout = s.logFile
+	cmd.Stderr = s.logFile
 	cmd.SysProcAttr = childAttr()
 	if err := cmd.Start(); err != nil {
 		return err
@@ -219,7 +228,11 @@ func (s *Server) Running() bool {
 // LogText returns everything the process wrote to stdout and stderr so far,
 // across restarts.
 func (s *Server) LogText() string {
-	return s.log.String()
+	b, err := os.ReadFile(s.logFile.Name())
+	if err != nil {
+		return fmt.Sprintf("(log unreadable: %v)", err)
+	}
+	return string(b)
 }
 
 // LogTail returns the last n lines of LogText, e.g. the panic of a crash.
