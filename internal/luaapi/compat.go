@@ -2,7 +2,6 @@ package luaapi
 
 import (
 	"math"
-	"strconv"
 	"strings"
 
 	lua "github.com/yuin/gopher-lua"
@@ -143,42 +142,12 @@ func toNumber(v lua.LValue) (float64, bool) {
 	return 0, false
 }
 
-// str2number is C Lua's luaO_str2d: strtod, or strtoul base 16 after "0x"; only blanks may
-// follow the number.
+// str2number is C Lua's luaO_str2d on glibc: strtod (decimal, hexadecimal with a binary
+// exponent, inf/nan) after leading blanks; only blanks may follow the number.
 func str2number(s string) (float64, bool) {
 	t := strings.TrimLeft(s, " \t\n\v\f\r")
-	t = strings.TrimRight(t, " \t\n\v\f\r")
-	if t == "" {
-		return 0, false
-	}
-	body := strings.TrimLeft(t, "+-")
-	if len(t)-len(body) > 1 {
-		return 0, false
-	}
-	if len(body) > 1 && body[0] == '0' && (body[1] == 'x' || body[1] == 'X') {
-		u, err := strconv.ParseUint(body[2:], 16, 64)
-		if err != nil {
-			return 0, false
-		}
-		f := float64(u)
-		if t[0] == '-' {
-			f = -f
-		}
-		return f, true
-	}
-	// strtod accepts "inf"/"nan" spellings and decimal forms; Go's ParseFloat also takes
-	// "0b"/"0o"/underscores, which C does not.
-	for i := 0; i < len(body); i++ {
-		c := body[i]
-		if c == '_' || c == 'x' || c == 'X' || c == 'p' || c == 'P' {
-			return 0, false
-		}
-	}
-	f, err := strconv.ParseFloat(t, 64)
-	if err != nil {
-		if ne, ok := err.(*strconv.NumError); ok && ne.Err == strconv.ErrRange {
-			return f, true // strtod's HUGE_VAL or 0
-		}
+	f, n := strtod(t)
+	if n == 0 || strings.TrimRight(t[n:], " \t\n\v\f\r") != "" {
 		return 0, false
 	}
 	return f, true
@@ -254,9 +223,6 @@ func cMessage(msg string) string {
 	case body == "attempt to call a non-function object":
 		// every other type has a __call that says what it is
 		return pos + "attempt to call a table value"
-	case body == "wrong number of arguments":
-		// gopher-lua's table.insert; math.max/min, the others that said it, are ours
-		return pos + "wrong number of arguments to 'insert'"
 	case body == "can not yield from outside of a coroutine":
 		return "attempt to yield across metamethod/C-call boundary"
 	case body == "__unm undefined":

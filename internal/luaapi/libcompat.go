@@ -15,12 +15,6 @@ import (
 // arguments of one call right to left, so atan2, fmod, pow and ldexp complain about
 // argument #2 first).
 
-// Host is asked through this optional interface by redis.acl_check_cmd.
-type CommandChecker interface {
-	// KnownCommand reports whether argv names a command (and subcommand) the server has.
-	KnownCommand(argv [][]byte) bool
-}
-
 func (s *State) openLibCompat() {
 	L := s.L
 	g := L.G.Global
@@ -58,7 +52,7 @@ func (s *State) openLibCompat() {
 		if ins, ok := t.RawGetString("insert").(*lua.LFunction); ok && ins.GFunction != nil {
 			orig := ins.GFunction
 			t.RawSetString("insert", L.NewFunction(func(L *lua.LState) int {
-				if L.GetTop() > 3 { // gopher-lua ignores the extra ones
+				if n := L.GetTop(); n != 2 && n != 3 { // gopher-lua ignores extra ones
 					checkTable(L, 1, "insert")
 					L.RaiseError("wrong number of arguments to 'insert'")
 				}
@@ -256,11 +250,7 @@ func (s *State) redisACLCheck(L *lua.LState) int {
 	if errMsg != "" {
 		raiseErr(L, errMsg)
 	}
-	known := false
-	if c, ok := s.host.(CommandChecker); ok {
-		known = c.KnownCommand(argv)
-	}
-	if !known {
+	if s.host == nil || !s.host.KnownCommand(argv) {
 		raiseErr(L, "ERR Invalid command passed to redis.acl_check_cmd()")
 	}
 	L.Push(lua.LTrue)

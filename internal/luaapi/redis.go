@@ -63,6 +63,7 @@ func errorReply(L *lua.LState) int {
 	if !strings.Contains(m, " ") {
 		m = "ERR " + m // Redis 7.0 gives a message without an error code one
 	}
+	m = strings.TrimRight(m, "\r\n") // as Redis trims it
 	L.Push(errTable(L, m))
 	return 1
 }

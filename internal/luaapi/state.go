@@ -26,6 +26,9 @@ type Host interface {
 	// Check is called every few thousand Lua instructions; a non-empty result kills the
 	// script with that error text.
 	Check() string
+	// KnownCommand reports whether argv names a command (and subcommand) the server has
+	// (redis.acl_check_cmd).
+	KnownCommand(argv [][]byte) bool
 }
 
 // MaxString caps strings built by the string library (string.rep and friends) so a

@@ -340,71 +340,8 @@ func (c *syntaxChecker) readNumeral(start int) {
 // numeralValue converts a numeral as luaO_str2d on glibc does: strtod (decimal or
 // hexadecimal, with a binary exponent) must consume it all.
 func numeralValue(s string) (float64, bool) {
-	if len(s) > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X') {
-		i := 2
-		for i < len(s) && isHex(s[i]) {
-			i++
-		}
-		if i == 2 {
-			return 0, false
-		}
-		mant := s
-		if i < len(s) {
-			if s[i] != 'p' && s[i] != 'P' || i+1 == len(s) {
-				return 0, false
-			}
-			for j := i + 1; j < len(s); j++ {
-				if !isDigit(int(s[j])) {
-					return 0, false
-				}
-			}
-		} else {
-			mant += "p0"
-		}
-		v, err := strconv.ParseFloat(mant, 64)
-		return v, err == nil || isRangeErr(err)
-	}
-	i, digits := 0, 0
-	for i < len(s) && isDigit(int(s[i])) {
-		i++
-		digits++
-	}
-	if i < len(s) && s[i] == '.' {
-		i++
-		for i < len(s) && isDigit(int(s[i])) {
-			i++
-			digits++
-		}
-	}
-	if digits == 0 {
-		return 0, false
-	}
-	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
-		i++
-		if i < len(s) && (s[i] == '+' || s[i] == '-') {
-			i++
-		}
-		if i == len(s) {
-			return 0, false
-		}
-		for i < len(s) && isDigit(int(s[i])) {
-			i++
-		}
-	}
-	if i != len(s) {
-		return 0, false
-	}
-	v, err := strconv.ParseFloat(s, 64)
-	return v, err == nil || isRangeErr(err)
-}
-
-func isHex(b byte) bool {
-	return isDigit(int(b)) || b >= 'a' && b <= 'f' || b >= 'A' && b <= 'F'
-}
-
-func isRangeErr(err error) bool {
-	ne, ok := err.(*strconv.NumError)
-	return ok && ne.Err == strconv.ErrRange
+	f, n := strtod(s)
+	return f, n > 0 && n == len(s)
 }
 
 // gopherReadsNumber reports whether gopher-lua's lexer reads the numeral to the same

@@ -7,7 +7,6 @@ package server
 import (
 	"bufio"
 	"errors"
-	"fmt"
 	"io"
 	"os"
 	"time"
@@ -330,12 +329,9 @@ func (s *Server) loadRDBPreamble(r io.Reader, size int64) (int64, error) {
 			return s.persist.functionsLoad(code, false)
 		},
 		Key: func(key []byte, o *rdb.Object, info rdb.KeyInfo) error {
-			db := s.dbs[info.DB]
-			r, ok := s.storeObject(db, key, o, info.ExpireAt, false)
-			if !ok {
-				return fmt.Errorf("duplicate key '%s' found in RDB file", key)
+			if err := s.storeLoadedKey(s.dbs[info.DB], key, o, info, false); err != nil {
+				return err
 			}
-			s.setAccessInfo(db.ks, r, info.Idle, info.Freq)
 			loaded++
 			if delay != 0 {
 				debugDelay(delay)

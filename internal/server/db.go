@@ -32,17 +32,19 @@ func newDB(s *Server, id int) *DB {
 
 func keySlot(key []byte) uint16 { return slot.KeySlot(key) }
 
-// expired reports whether r's TTL has passed at the command time snapshot.
+// expired reports whether r's TTL has passed at the command time snapshot. Nothing is
+// expired while the dataset loads (Redis's keyIsExpired): a replayed AOF must find the keys
+// its later commands were written against.
 func (db *DB) expired(r keyspace.Ref) bool {
 	at := db.ks.ExpireAt(r)
-	return at >= 0 && at < db.srv.now
+	return at >= 0 && at < db.srv.now && !db.srv.persist.load.active
 }
 
 // expireIfNeeded deletes r when its TTL has passed and propagates the deletion as DEL (UNLINK
 // with lazyfree-lazy-expire), as Redis does, so replicas and the AOF never expire keys on
 // their own.
 func (db *DB) expireIfNeeded(key []byte, r keyspace.Ref) bool {
-	if !db.expired(r) || db.srv.persist.load.active { // nothing expires while loading (rdb_load.go)
+	if !db.expired(r) {
 		return false
 	}
 	if db.srv.repl.masterHost != "" {

@@ -119,22 +119,15 @@ func debugReload(c *Client) {
 			return
 		}
 	}
-	if s.persist.load.active || s.persist.load.async {
+	if s.persist.load.running() {
 		c.w.Error(errLoading)
 		return
 	}
 	s.bgsaveFinishSync()
-	if save {
-		if s.rdbSaveRunning() {
-			c.w.Error("ERR Background save already in progress")
-			return
-		}
-		if err := s.saveSync(); err != nil {
-			c.w.Error("ERR")
-			return
-		}
+	if save && !s.saveForClient(c) {
+		return
 	}
-	if flush && !merge {
+	if flush { // MERGE only lets the file's keys replace existing ones, as in Redis
 		for _, db := range s.dbs {
 			flushDB(db)
 		}
@@ -158,7 +151,7 @@ func debugReload(c *Client) {
 		c.w.Error("ERR Error trying to load the RDB dump, check server logs.")
 		return
 	}
-	s.log.Noticef("DB reloaded by DEBUG RELOAD")
+	s.log.Warningf("DB reloaded by DEBUG RELOAD")
 	c.w.OK()
 }
 
@@ -166,7 +159,7 @@ func debugReload(c *Client) {
 // again, in the LOADING state as DEBUG RELOAD.
 func debugLoadAOF(c *Client) {
 	s := c.srv
-	if s.persist.load.active || s.persist.load.async {
+	if s.persist.load.running() {
 		c.w.Error(errLoading)
 		return
 	}
@@ -175,7 +168,7 @@ func debugLoadAOF(c *Client) {
 		s.aof.w.writeOnce(true)
 	}
 	for _, db := range s.dbs {
-		db.ks.Clear()
+		flushDB(db)
 	}
 	s.startLoadingFor(c, 0)
 	err := s.loadAppendOnlyFiles()

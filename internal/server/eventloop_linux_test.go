@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sard-kv/sard/internal/config"
 	"github.com/sard-kv/sard/internal/testutil"
 )
 
@@ -21,23 +20,7 @@ import (
 
 func startLoopServer(t *testing.T, directives ...string) (*Server, string) {
 	t.Helper()
-	port := testutil.FreePort(t)
-	cfg := config.New()
-	args := []string{"--save", "", "--bind", "127.0.0.1", "--port", strconv.Itoa(port), "--dir", t.TempDir()}
-	for i := 0; i+1 < len(directives); i += 2 {
-		args = append(args, "--"+directives[i], directives[i+1])
-	}
-	if err := cfg.Load("", args); err != nil {
-		t.Fatal(err)
-	}
-	log, err := NewLogger("", LogWarning)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := New(cfg, log)
-	if err := s.Listen(); err != nil {
-		t.Fatal(err)
-	}
+	s, addr := newListeningServer(t, directives...)
 	done := make(chan struct{})
 	go func() { s.Serve(); close(done) }()
 	t.Cleanup(func() {
@@ -49,7 +32,7 @@ func startLoopServer(t *testing.T, directives ...string) (*Server, string) {
 		}
 		s.mu.Unlock()
 	})
-	return s, "127.0.0.1:" + strconv.Itoa(port)
+	return s, addr
 }
 
 func mustDo(t *testing.T, rc *testutil.RawConn, want string, args ...string) {

@@ -126,13 +126,11 @@ func (s *Server) loadLibraryMsg(code string, replace bool, existsMsg string) (st
 		return "", errors.New("ERR Error compiling function: " + cerr.Error())
 	}
 	lib := &library{name: name, code: code, funcs: map[string]*libFunction{}}
-	L := st.L
 	loadAPI := s.functionLoadAPI(st, lib)
 	// the load code sees no globals but its redis table, as in Redis 7.0
 	restore := st.RestrictGlobals(map[string]lua.LValue{"redis": loadAPI})
 	errMsg := s.runWithTimeout(st, fn)
 	restore()
-	_ = L
 	if errMsg != "" {
 		return "", errors.New("ERR Error registering functions: " + errMsg)
 	}

@@ -202,16 +202,23 @@ func (s *Server) persistenceCron() {
 }
 
 func saveCommand(c *Client) {
-	s := c.srv
+	if c.srv.saveForClient(c) {
+		c.w.OK()
+	}
+}
+
+// saveForClient is SAVE's work, shared with DEBUG RELOAD: a foreground save, refused while a
+// background one runs. On failure it replies the error and returns false.
+func (s *Server) saveForClient(c *Client) bool {
 	if s.rdbSaveRunning() {
 		c.w.Error("ERR Background save already in progress")
-		return
+		return false
 	}
 	if err := s.saveSync(); err != nil {
 		c.w.Error("ERR")
-		return
+		return false
 	}
-	c.w.OK()
+	return true
 }
 
 func bgsaveCommand(c *Client) {

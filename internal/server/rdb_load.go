@@ -45,6 +45,10 @@ type loadingState struct {
 	nextYield  int64
 }
 
+// running reports whether a load is under way, in the foreground (loading:1) or in the
+// background of a replica serving its old data (async_loading:1).
+func (l *loadingState) running() bool { return l.active || l.async }
+
 // errLoadAborted ends a start-up load interrupted by a shutdown.
 var errLoadAborted = errors.New("loading aborted by a shutdown")
 
@@ -130,7 +134,7 @@ func debugDelay(usec int64) {
 // infoLoading writes the loading_* fields of INFO persistence while a load runs.
 func (s *Server) infoLoading(b *infoBuilder) {
 	l := &s.persist.load
-	if !l.active && !l.async {
+	if !l.running() {
 		return
 	}
 	perc := float64(l.loaded) / float64(l.total+1) * 100
@@ -164,6 +168,17 @@ func (s *Server) rdbLimits() rdb.Limits {
 		Databases:    len(s.dbs),
 		SkipChecksum: !s.cfgBool("rdbchecksum"),
 	}
+}
+
+// storeLoadedKey stores a key read from an RDB file (or an AOF's RDB base) with its
+// expiry and LRU/LFU information; a key already present is the file's error.
+func (s *Server) storeLoadedKey(db *DB, key []byte, o *rdb.Object, info rdb.KeyInfo, replace bool) error {
+	r, ok := s.storeObject(db, key, o, info.ExpireAt, replace)
+	if !ok {
+		return fmt.Errorf("duplicate key '%s' found in RDB file", key)
+	}
+	s.setAccessInfo(db.ks, r, info.Idle, info.Freq)
+	return nil
 }
 
 // storeObject puts a loaded value at key in db. It reports false when the key existed and
@@ -288,12 +303,9 @@ func (s *Server) loadRDB(path string, keep, replace bool) error {
 			if info.ExpireAt != keyspace.NoExpire && info.ExpireAt < now && s.iAmMaster() {
 				expired++
 			} else {
-				db := dbs[info.DB]
-				r, ok := s.storeObject(db, key, o, info.ExpireAt, replace)
-				if !ok {
-					return fmt.Errorf("duplicate key '%s' found in RDB file", key)
+				if err := s.storeLoadedKey(dbs[info.DB], key, o, info, replace); err != nil {
+					return err
 				}
-				s.setAccessInfo(db.ks, r, info.Idle, info.Freq)
 				loaded++
 			}
 			if delay != 0 {

@@ -116,18 +116,15 @@ func (l *replLoader) flush() error {
 	defer s.mu.Unlock()
 	s.now = time.Now().UnixMilli()
 	for i, k := range l.batch {
-		db := l.dbs[k.info.DB]
-		r, ok := s.storeObject(db, k.key, k.obj, k.info.ExpireAt, false)
-		if !ok {
+		if err := s.storeLoadedKey(l.dbs[k.info.DB], k.key, k.obj, k.info, false); err != nil {
 			l.batch = l.batch[:0]
-			return fmt.Errorf("duplicate key '%s' found in RDB file", k.key)
+			return err
 		}
-		s.setAccessInfo(db.ks, r, k.info.Idle, k.info.Freq)
 		l.batch[i] = loadedKey{}
 	}
 	l.loaded += int64(len(l.batch))
 	s.persist.loadedKeys = l.loaded
-	if (s.persist.load.active || s.persist.load.async) && l.read != nil {
+	if s.persist.load.running() && l.read != nil {
 		s.persist.load.loaded = l.read()
 	}
 	l.batch = l.batch[:0]
